@@ -1,0 +1,97 @@
+"""Networks: baselines as data (``spec``), stage strings (``blocks``), the torch builder (``network``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from benchbed.arch.spec import BASELINES, EFFICIENTNET_B0, NetworkSpec, build_spec, count_cost
+from benchbed.errors import BenchbedError
+from benchbed.scaling import PAPER_ALPHA, PAPER_BETA, PAPER_GAMMA, ScalingSpec, scaling_spec
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["BASELINES", "EFFICIENTNET_B0", "NetworkSpec", "build_spec", "count_cost", "network_spec", "build_model",
+           "load_weights"]
+
+
+def network_spec(
+    phi: float,
+    mode: str = "preset",
+    *,
+    alpha: float = PAPER_ALPHA,
+    beta: float = PAPER_BETA,
+    gamma: float = PAPER_GAMMA,
+    width: float | None = None,
+    depth: float | None = None,
+    resolution: int | None = None,
+    baseline: str = EFFICIENTNET_B0.name,
+) -> NetworkSpec:
+    """The scaled spec for φ (no torch): see :func:`build_model` for the arguments."""
+    if baseline not in BASELINES:
+        raise BenchbedError(f"unknown baseline {baseline!r}; known: {', '.join(BASELINES)}")
+    scaling: ScalingSpec = scaling_spec(phi, mode, alpha, beta, gamma).with_overrides(width, depth, resolution)
+    return build_spec(scaling, BASELINES[baseline])
+
+
+def build_model(
+    phi: float,
+    mode: str = "preset",
+    *,
+    alpha: float = PAPER_ALPHA,
+    beta: float = PAPER_BETA,
+    gamma: float = PAPER_GAMMA,
+    width: float | None = None,
+    depth: float | None = None,
+    resolution: int | None = None,
+    weights: str | None = None,
+    calibrate: bool = True,
+    seed: int = 0,
+) -> "torch.nn.Module":
+    """Build the φ-scaled network as a torch module in eval mode.
+
+    ``mode`` is ``preset`` (published B0-B7), ``compound`` (pure α^φ, β^φ, γ^φ) or a single dimension
+    (``width``/``depth``/``resolution`` at compound φ's FLOPS budget). ``width``/``depth``/``resolution``
+    override the mode's coefficient (recorded in the name). Without ``weights`` the network is seeded
+    random init with BatchNorm statistics calibrated on synthetic images (``calibrate``); with
+    ``weights`` (a torchvision-compatible state dict, ``.pt``/``.pth`` or ``.safetensors``) it is loaded
+    with ``strict=True``.
+    """
+    import torch
+
+    from benchbed.arch.calibration import calibrate_batchnorm
+    from benchbed.arch.network import EfficientNet
+
+    spec = network_spec(phi, mode, alpha=alpha, beta=beta, gamma=gamma, width=width, depth=depth,
+                        resolution=resolution)
+    torch.manual_seed(seed)
+    model = EfficientNet(spec)
+    if weights is not None:
+        load_weights(model, weights)
+    elif calibrate:
+        calibrate_batchnorm(model, spec.resolution, seed=seed)
+    return model.eval()
+
+
+def load_weights(model: "torch.nn.Module", path: str) -> "torch.nn.Module":
+    """Load a state dict safely (``weights_only=True`` or safetensors) with ``strict=True``."""
+    import torch
+
+    try:
+        if str(path).endswith(".safetensors"):
+            from safetensors.torch import load_file
+
+            state = load_file(path)
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+                state = state["state_dict"]
+        model.load_state_dict(state, strict=True)
+    except FileNotFoundError:
+        raise BenchbedError(f"weights file not found: {path}") from None
+    except ImportError:
+        raise BenchbedError("loading .safetensors needs the safetensors package: pip install safetensors") from None
+    except (RuntimeError, ValueError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BenchbedError(f"cannot load weights {path}: {first}") from None
+    return model

@@ -1,0 +1,142 @@
+"""Precision as an ONNX -> ONNX transform (registry: fp32, fp16, int8).
+
+TensorRT 11 removed its FP16/INT8 builder flags and takes precision from the graph (strong typing),
+and onnxruntime and OpenVINO read the same files, so reduced precision is baked into the ONNX once:
+fp16 by onnxconverter-common, int8 as Q/DQ nodes by onnxruntime.quantization calibrated on seeded
+synthetic images (or a user's .npy batch). Every backend then measures the very same graph.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from benchbed.errors import BenchbedError
+from benchbed.synthetic import synthetic_images
+
+
+@dataclass(frozen=True)
+class TransformOptions:
+    """Options that change a reduced-precision artifact (all part of its cache key)."""
+
+    keep_io_types: bool = True  # fp16: keep float32 inputs/outputs so callers feed the same arrays
+    calib_images: int = 8  # int8: synthetic calibration images
+    calib_data: str | None = None  # int8: a user's .npy of preprocessed NCHW float32 images
+    seed: int = 0
+
+    def key(self, precision: str) -> dict:
+        if precision == "fp16":
+            return {"keep_io_types": self.keep_io_types}
+        if precision == "int8":
+            data_hash = None
+            if self.calib_data:
+                from benchbed.artifacts import sha256_file
+
+                data_hash = sha256_file(self.calib_data)
+            return {"calib_images": self.calib_images, "calib_data_sha256": data_hash, "seed": self.seed,
+                    "method": "minmax", "format": "qdq", "symmetric": True, "per_channel": True}
+        return {}
+
+
+@dataclass(frozen=True)
+class Precision:
+    """One precision: how to make it from the fp32 graph and how close it must stay to PyTorch."""
+
+    name: str
+    #: largest accepted max|onnx - torch| / max|torch| on the parity batch
+    tolerance: float
+    transform: Callable[[Path, Path, int, TransformOptions], dict] | None
+    why_tolerance: str
+    libraries: tuple[str, ...] = field(default=())
+    #: a parity failure means a broken export (refused) rather than an inaccurate but usable one (recorded)
+    parity_is_fatal: bool = True
+
+
+def _to_fp16(src: Path, dst: Path, resolution: int, options: TransformOptions) -> dict:
+    import onnx
+    from onnxconverter_common import float16
+
+    model = onnx.load(str(src))
+    with warnings.catch_warnings():  # it warns once per tiny weight it clamps to fp16's range
+        warnings.simplefilter("ignore", UserWarning)
+        converted = float16.convert_float_to_float16(model, keep_io_types=options.keep_io_types)
+    onnx.save(converted, str(dst))
+    return {"keep_io_types": options.keep_io_types}
+
+
+class _ImageReader:
+    """onnxruntime.quantization CalibrationDataReader over an array of images, one per call."""
+
+    def __init__(self, input_name: str, images: np.ndarray) -> None:
+        self._items = iter([{input_name: images[i:i + 1]} for i in range(len(images))])
+
+    def get_next(self) -> dict | None:
+        return next(self._items, None)
+
+    def rewind(self) -> None:  # pragma: no cover - required by the interface, unused by MinMax
+        pass
+
+
+def _calibration_images(resolution: int, options: TransformOptions) -> np.ndarray:
+    if not options.calib_data:
+        return synthetic_images(options.calib_images, resolution, seed=options.seed + 1000)
+    try:
+        images = np.load(options.calib_data, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise BenchbedError(f"cannot read --calib-data {options.calib_data}: {exc}") from None
+    if images.ndim != 4 or images.shape[1:] != (3, resolution, resolution):
+        raise BenchbedError(
+            f"--calib-data must hold an N x 3 x {resolution} x {resolution} array (preprocessed images), "
+            f"got shape {images.shape}"
+        )
+    return images.astype(np.float32)
+
+
+def _to_int8(src: Path, dst: Path, resolution: int, options: TransformOptions) -> dict:
+    import onnx
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    images = _calibration_images(resolution, options)
+    input_name = onnx.load(str(src), load_external_data=False).graph.input[0].name
+    with tempfile.TemporaryDirectory(dir=dst.parent) as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(src), str(prepared), skip_symbolic_shape=True)
+        quantize_static(
+            str(prepared),
+            str(dst),
+            _ImageReader(input_name, images),
+            quant_format=QuantFormat.QDQ,  # explicit Q/DQ: what TensorRT 10/11 and OpenVINO consume
+            activation_type=QuantType.QInt8,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            calibrate_method=CalibrationMethod.MinMax,
+            extra_options={"ActivationSymmetric": True, "WeightSymmetric": True},
+        )
+    return {"calibration_images": int(len(images)), "calibration_source": options.calib_data or "synthetic"}
+
+
+PRECISIONS: dict[str, Precision] = {
+    "fp32": Precision("fp32", 1e-4, None, "the issue's bound for an exact export"),
+    "fp16": Precision("fp16", 5e-2, _to_fp16,
+                      "fp16 keeps ~3 significant digits and errors accumulate over 16-55 blocks; 5e-2 is the "
+                      "fp16 rtol of onnxruntime's own transformers benchmark (B0 measures ~3e-3)",
+                      ("onnxconverter-common",)),
+    "int8": Precision("int8", 0.5, _to_int8,
+                      "post-training int8 of an untrained network: a sanity bound against a broken graph, "
+                      "not an accuracy claim; a failure is recorded (and marks measurements INVALID), not refused, "
+                      "because int8 PTQ of random weights is often this poor",
+                      ("onnxruntime",), parity_is_fatal=False),
+}
+
+
+def get_precision(name: str) -> Precision:
+    if name not in PRECISIONS:
+        raise BenchbedError(f"unknown precision {name!r}; choose one of {', '.join(PRECISIONS)}")
+    return PRECISIONS[name]
+
