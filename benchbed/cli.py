@@ -163,6 +163,185 @@ def export(
     console.print(table)
 
 
+DbOpt = Annotated[Path, typer.Option("--db", help="SQLite results store.")]
+ReportsOpt = Annotated[Path, typer.Option("--reports", help="Folder for results.json and report.md per run.")]
+
+
+def _csv(value: str, label: str) -> list[str]:
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise BenchbedError(f"--{label} needs at least one value")
+    return list(dict.fromkeys(items))
+
+
+@app.command()
+def sweep(
+    phi: PhiOpt = "0-7",
+    mode: ModeOpt = "preset",
+    alpha: AlphaOpt = PAPER_ALPHA,
+    beta: BetaOpt = PAPER_BETA,
+    gamma: GammaOpt = PAPER_GAMMA,
+    width: WidthOpt = None,
+    depth: DepthOpt = None,
+    resolution: ResOpt = None,
+    backend: Annotated[str, typer.Option("--backend", help="auto, onnxruntime or null.")] = "auto",
+    precision: Annotated[str, typer.Option("--precision", help="Comma list of fp32, fp16, int8.")] = "fp32",
+    scenario: Annotated[str, typer.Option("--scenario", help="Comma list: single-stream, offline.")] =
+        "single-stream,offline",
+    quick: Annotated[bool, typer.Option("--quick", help="Short timing profile (0.5 s / 5 iterations).")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Long timing profile (10 s / 100 iterations).")] = False,
+    warmup_seconds: Annotated[Optional[float], typer.Option("--warmup", help="Warm-up seconds.")] = None,
+    min_seconds: Annotated[Optional[float], typer.Option("--duration", help="Minimum measuring seconds.")] = None,
+    min_iterations: Annotated[Optional[int], typer.Option("--iterations", help="Minimum iterations.")] = None,
+    max_seconds: Annotated[Optional[float], typer.Option("--max-seconds", help="Hard cap per cell.")] = None,
+    max_batch: Annotated[int, typer.Option("--max-batch", help="Largest offline batch.")] = 16,
+    threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads (default: physical cores).")] = None,
+    io_binding: Annotated[bool, typer.Option("--io-binding/--no-io-binding", help="onnxruntime IO binding.")] = True,
+    cell_timeout: Annotated[Optional[float], typer.Option("--cell-timeout", help="Seconds before a cell is killed.")] = None,
+    db: DbOpt = Path("reports/benchbed.sqlite"),
+    models: Annotated[Path, typer.Option("--models", help="Artifact folder.")] = Path("models"),
+    reports: ReportsOpt = Path("reports"),
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the latest run of this same sweep.")] = False,
+    run_id: Annotated[Optional[str], typer.Option("--run-id", help="Resume this run.")] = None,
+    output_format: FormatOpt = OutputFormat.table,
+) -> None:
+    """Generate, export, measure and report every φ: the main job. Resumable with --resume."""
+    from dataclasses import replace
+
+    from benchbed.artifacts import ensure_writable_dir
+    from benchbed.backends import resolve_backend
+    from benchbed.measure.timing import get_profile
+    from benchbed.platform_info import environment
+    from benchbed.report import write_report
+    from benchbed.store import Store
+    from benchbed.sweep import SweepConfig, open_run, run_sweep, validate_config
+    from benchbed.ui import RichSweepUI
+
+    if quick and strict:
+        raise BenchbedError("--quick and --strict exclude each other")
+    profile = get_profile("quick" if quick else "strict" if strict else "default")
+    custom = {k: v for k, v in (("warmup_seconds", warmup_seconds), ("min_seconds", min_seconds),
+                                ("min_iterations", min_iterations), ("max_seconds", max_seconds)) if v is not None}
+    if custom:
+        profile = replace(profile, name=profile.name + "+custom", **custom)
+        if "max_seconds" not in custom and profile.max_seconds < profile.min_seconds:
+            profile = replace(profile, max_seconds=profile.min_seconds * 4)
+    specs = _specs(phi, mode, alpha, beta, gamma, width, depth, resolution)
+    chosen, skipped = resolve_backend(backend)
+    overrides = {k: v for k, v in (("width", width), ("depth", depth), ("resolution", resolution)) if v is not None}
+    config = SweepConfig(phis=[s.scaling.phi for s in specs], mode=mode, alpha=alpha, beta=beta, gamma=gamma,
+                         overrides=overrides, backend=chosen, precisions=_csv(precision, "precision"),
+                         scenarios=_csv(scenario, "scenario"), profile=profile, max_batch=max_batch, threads=threads,
+                         io_binding=io_binding, cell_timeout=cell_timeout, models_dir=str(models),
+                         reports_dir=str(reports))
+    validate_config(config)
+    ensure_writable_dir(models, "--models")
+    ensure_writable_dir(reports, "--reports")
+    quiet = output_format is OutputFormat.json
+    say = (lambda m: None) if quiet else (lambda m: err_console.print(m, highlight=False))
+    if backend == "auto":
+        say(f"backend auto -> {chosen}" + ("".join(f"\n  skipped {line}" for line in skipped)))
+    store = Store(db)
+    try:
+        env = environment()
+        rid, resumed = open_run(store, config, env, resume, run_id)
+        say(f"run {rid}" + (" (resumed: measuring only missing cells)" if resumed else "") + f", store {db}")
+        try:
+            if quiet:
+                results = run_sweep(config, store, rid)
+            else:
+                with RichSweepUI(err_console) as ui:
+                    results = run_sweep(config, store, rid, ui)
+        except KeyboardInterrupt:
+            kept = len(store.results(rid))
+            err_console.print(f"benchbed: interrupted; {kept} finished cells kept in {db}. Resume with the same "
+                              "command plus --resume", markup=False)
+            raise typer.Exit(130)
+        run = store.run(rid)
+        report = write_report(run, results, reports)
+    finally:
+        store.close()
+    _print_results(run, results, quiet)
+    say(f"report: {report}\nresults: {report.parent / 'results.json'}")
+
+
+def _print_results(run: dict, results: list[dict], as_json: bool) -> None:
+    from benchbed.report import COLUMNS, row_cells, scenario_rows
+
+    rows = scenario_rows(results)
+    if as_json:
+        print(json.dumps({"run_id": run["run_id"], "status": run["status"], "scenarios": rows}, indent=2))
+        return
+    for scenario_name, scenario_rows_ in rows.items():
+        table = Table(title=f"{scenario_name} ({run['config'].get('backend')}, run {run['run_id']})")
+        for column in COLUMNS:
+            table.add_column(column, justify="left" if column in ("network", "mode", "validity") else "right")
+        for row in scenario_rows_:
+            table.add_row(*row_cells(row))
+        console.print(table)
+
+
+@app.command()
+def report(
+    run_id: Annotated[str, typer.Argument(help="Run id, or 'latest'.")] = "latest",
+    db: DbOpt = Path("reports/benchbed.sqlite"),
+    reports: ReportsOpt = Path("reports"),
+    output_format: Annotated[str, typer.Option("--format", help="md, table or json.")] = "md",
+) -> None:
+    """Re-render a stored run's report (reports/<run-id>/report.md) and print it."""
+    from benchbed.report import render_markdown, write_report
+    from benchbed.store import Store
+
+    if output_format not in ("md", "table", "json"):
+        raise BenchbedError(f"unknown --format {output_format!r}; choose md, table or json")
+    if not db.exists():
+        raise BenchbedError(f"no results store at {db}; run `benchbed sweep` first or pass --db")
+    store = Store(db)
+    try:
+        rid = store.latest_run() if run_id == "latest" else run_id
+        if rid is None:
+            raise BenchbedError(f"the store {db} has no runs yet")
+        run, results = store.run(rid), store.results(rid)
+    finally:
+        store.close()
+    path = write_report(run, results, reports)
+    if output_format == "md":
+        print(render_markdown(run, results))
+    else:
+        _print_results(run, results, output_format == "json")
+    err_console.print(f"report: {path}", highlight=False)
+
+
+@app.command()
+def info(output_format: FormatOpt = OutputFormat.table) -> None:
+    """The environment fingerprint and which backends are usable here, and why not."""
+    from benchbed.backends import probe_all
+    from benchbed.platform_info import environment
+
+    env = environment()
+    backends = [{"backend": n, "usable": ok, "reason": why} for n, ok, why in probe_all()]
+    if output_format is OutputFormat.json:
+        env.pop("cpu_flags", None)
+        print(json.dumps({"environment": env, "backends": backends}, indent=2))
+        return
+    table = Table(title="environment")
+    table.add_column("field")
+    table.add_column("value")
+    for key in ("cpu_model", "physical_cores", "logical_cores", "memory_bytes", "os", "python", "benchbed_version",
+                "git_commit", "fingerprint"):
+        table.add_row(key, str(env.get(key)))
+    table.add_row("cpu_speed_flags", " ".join(env["cpu_speed_flags"]))
+    table.add_row("gpus", ", ".join(f"{g['name']} (driver {g['driver']})" for g in env["gpus"]) or "none found")
+    table.add_row("libraries", ", ".join(f"{k} {v}" for k, v in sorted(env["versions"].items())))
+    console.print(table)
+    btable = Table(title="backends")
+    for column in ("backend", "usable", "why"):
+        btable.add_column(column)
+    for row in backends:
+        btable.add_row(row["backend"], "yes" if row["usable"] else "no", row["reason"])
+    console.print(btable)
+
+
 @app.command()
 def version() -> None:
     """Print benchbed's version."""
@@ -177,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
         result = command.main(args=argv if argv is not None else sys.argv[1:], prog_name="benchbed",
                               standalone_mode=False)
         return int(result or 0)
+    except typer.Exit as exc:
+        return exc.exit_code
     except BenchbedError as exc:
         if debug:
             raise
@@ -191,8 +372,6 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, typer.Abort):
         err_console.print("benchbed: interrupted", markup=False)
         return 130
-    except typer.Exit as exc:
-        return exc.exit_code
 
 
 def run() -> None:  # console script

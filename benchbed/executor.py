@@ -1,0 +1,81 @@
+"""Run one cell in a fresh worker process with a timeout (the local executor).
+
+A crash, a hang past the timeout or an out-of-memory kill becomes one failed result with its reason.
+The worker dies with its parent (PR_SET_PDEATHSIG on Linux), so a killed sweep leaves no orphans.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Callable
+
+from benchbed.artifacts import read_json
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def run_cell(job: dict, timeout: float, on_phase: Callable[[str], None] = lambda p: None) -> dict:
+    """Measure ``job`` in a spawned ``benchbed.worker`` and return its result document."""
+    with tempfile.TemporaryDirectory(prefix="benchbed-cell-") as tmp:
+        job = dict(job, result_path=str(Path(tmp) / "result.json"))
+        job_path = Path(tmp) / "job.json"
+        job_path.write_text(json.dumps(job))
+        proc = subprocess.Popen([sys.executable, "-m", "benchbed.worker", str(job_path)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True,
+                                start_new_session=True,  # Ctrl-C reaches the sweep only; it stops the worker
+                                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+        stderr_tail: list[str] = []
+
+        def pump_stdout() -> None:
+            for line in proc.stdout:
+                if line.startswith("@phase "):
+                    on_phase(line.split(" ", 1)[1].strip())
+
+        def pump_stderr() -> None:
+            for line in proc.stderr:
+                stderr_tail.append(line.rstrip())
+                del stderr_tail[:-20]
+
+        readers = [threading.Thread(target=f, daemon=True) for f in (pump_stdout, pump_stderr)]
+        for reader in readers:
+            reader.start()
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return _failed(job, f"timed out after {timeout:g}s (hung or too slow for --cell-timeout)")
+        except BaseException:  # Ctrl-C: stop the worker too, then let the sweep record the interruption
+            proc.kill()
+            proc.wait()
+            raise
+        for reader in readers:
+            reader.join(timeout=5)
+        result = read_json(job["result_path"])
+        if result is not None:
+            return result
+        if code < 0:
+            name = signal.Signals(-code).name
+            hint = " (out of memory?)" if -code == signal.SIGKILL else ""
+            return _failed(job, f"worker killed by {name}{hint}", stderr_tail)
+        return _failed(job, f"worker exited with code {code} and no result", stderr_tail)
+
+
+def _failed(job: dict, reason: str, stderr_tail: list[str] | None = None) -> dict:
+    return {"status": "failed", "cell": job["cell"], "error": reason, "stderr_tail": stderr_tail or [],
+            "network_info": job.get("network_info")}
+
+
+__all__ = ["run_cell"]

@@ -1,0 +1,1 @@
+"""Timing profiles and loop (``timing``), statistics (``stats``), validity rules (``validity``)."""

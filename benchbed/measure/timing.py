@@ -1,0 +1,105 @@
+"""The timing loop. It knows no models: it drives a Runner's ``infer`` (LoadGen's SUT idea).
+
+Warm-up runs until both a minimum time and a minimum count are reached; measurement then runs until
+both a minimum duration and a minimum count are reached (trtexec's rule), or until the hard cap.
+The first inference after activation is timed apart (it includes lazy initialisation).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+from benchbed.errors import BenchbedError
+
+
+@dataclass(frozen=True)
+class TimingProfile:
+    name: str
+    warmup_seconds: float
+    warmup_iterations: int
+    min_seconds: float
+    min_iterations: int
+    max_seconds: float  # hard cap: a cell never measures longer than this
+
+    def validate(self) -> "TimingProfile":
+        for label in ("warmup_seconds", "min_seconds", "max_seconds"):
+            value = getattr(self, label)
+            if not value >= 0:
+                raise BenchbedError(f"{label.replace('_', '-')} must be >= 0 seconds, got {value}")
+        for label in ("warmup_iterations", "min_iterations"):
+            if getattr(self, label) < 0:
+                raise BenchbedError(f"{label.replace('_', '-')} must be >= 0, got {getattr(self, label)}")
+        if self.min_iterations < 1:
+            raise BenchbedError("min-iterations must be >= 1")
+        if self.max_seconds < self.min_seconds:
+            raise BenchbedError(f"max-seconds ({self.max_seconds:g}) must be >= min-seconds ({self.min_seconds:g})")
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+#: default = trtexec's (200 ms warm-up, 3 s, 10 iterations); quick for everyday runs; strict for reports.
+PROFILES: dict[str, TimingProfile] = {
+    "default": TimingProfile("default", 0.2, 2, 3.0, 10, 120.0),
+    "quick": TimingProfile("quick", 0.05, 1, 0.5, 5, 30.0),
+    "strict": TimingProfile("strict", 2.0, 10, 10.0, 100, 600.0),
+}
+
+
+def get_profile(name: str) -> TimingProfile:
+    if name not in PROFILES:
+        raise BenchbedError(f"unknown timing profile {name!r}; choose one of {', '.join(PROFILES)}")
+    return PROFILES[name]
+
+
+@dataclass
+class Timings:
+    first_ms: float
+    warmup_iterations: int
+    warmup_seconds: float
+    samples_ms: list[float]
+    measured_seconds: float  # wall time of the measurement phase
+    capped: bool  # stopped by max_seconds before the minimums were met
+
+
+def time_runner(infer: Callable[[], None], profile: TimingProfile,
+                phase: Callable[[str], None] = lambda name: None) -> Timings:
+    """Time ``infer`` per ``profile``; returns raw per-iteration latencies in milliseconds."""
+    clock = time.perf_counter_ns
+    phase("first-inference")
+    start = clock()
+    infer()
+    first_ms = (clock() - start) / 1e6
+
+    phase("warm-up")
+    warm_start, warm_count = clock(), 0
+    while True:
+        elapsed = (clock() - warm_start) / 1e9
+        if (elapsed >= profile.warmup_seconds and warm_count >= profile.warmup_iterations) or \
+                elapsed >= profile.max_seconds:
+            break
+        infer()
+        warm_count += 1
+    warm_seconds = (clock() - warm_start) / 1e9
+
+    phase("measure")
+    samples: list[int] = []
+    append = samples.append
+    min_ns, cap_ns = int(profile.min_seconds * 1e9), int(profile.max_seconds * 1e9)
+    begin = clock()
+    now = begin
+    while True:
+        if now - begin >= min_ns and len(samples) >= profile.min_iterations:
+            capped = False
+            break
+        if now - begin >= cap_ns:
+            capped = True
+            break
+        t0 = clock()
+        infer()
+        now = clock()
+        append(now - t0)
+    return Timings(first_ms, warm_count, warm_seconds, [s / 1e6 for s in samples], (now - begin) / 1e9, capped)

@@ -1,0 +1,118 @@
+"""Tables and the markdown report of one run, from stored result documents (no measuring here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchbed.artifacts import atomic_write_bytes
+from benchbed.published import paper_top1, torchvision_top1
+from benchbed.scenarios import SCENARIOS
+
+COLUMNS = ("φ", "network", "mode", "res", "params", "MACs", "paper top-1", "tv acc@1", "precision", "batch",
+           "p50 ms", "p99 ms", "img/s", "peak RSS MB", "validity")
+
+
+def _count(value: float | None) -> str:
+    if value is None:
+        return "-"
+    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if value >= size:
+            return f"{value / size:.2f}{unit}"
+    return f"{value:g}"
+
+
+def scenario_rows(results: list[dict]) -> dict[str, list[dict]]:
+    """One row per (network, backend, precision) and scenario: the scenario's answering result."""
+    from collections import defaultdict
+
+    grouped: dict[tuple, dict[int, dict]] = defaultdict(dict)
+    for doc in results:
+        cell = doc["cell"]
+        grouped[(cell["scenario"], cell["network"], cell["backend"], cell["precision"])][int(cell["batch"])] = doc
+    out: dict[str, list[dict]] = defaultdict(list)
+    for (scenario, network, backend, precision), by_batch in grouped.items():
+        best = SCENARIOS[scenario].best(by_batch) if scenario in SCENARIOS else next(iter(by_batch.values()))
+        out[scenario].append(_row(best, backend))
+    for rows in out.values():
+        rows.sort(key=lambda r: (r["phi"] if r["phi"] is not None else -1, r["network"], r["precision"]))
+    return dict(out)
+
+
+def _row(doc: dict, backend: str) -> dict:
+    info = doc.get("network_info") or {}
+    cell = doc["cell"]
+    exact = info.get("mode") == "preset" and not info.get("overrides")
+    row = {"phi": info.get("phi"), "network": cell["network"], "mode": info.get("mode"),
+           "resolution": info.get("resolution"), "params": info.get("params"), "macs": info.get("macs"),
+           "paper_top1": paper_top1(cell["network"]) if exact else None,
+           "torchvision_acc1": torchvision_top1(cell["network"]) if exact else None,
+           "backend": backend, "precision": cell["precision"], "batch": cell["batch"], "status": doc["status"]}
+    if doc["status"] == "ok":
+        stats = doc["stats"]
+        row.update(p50_ms=stats["p50_ms"], p99_ms=stats["p99_ms"], throughput_ips=stats["throughput_ips"],
+                   peak_rss_bytes=doc["memory"]["peak_rss_bytes"], validity=doc["validity"]["status"],
+                   reasons=doc["validity"]["reasons"], warnings=doc["validity"]["warnings"])
+    else:
+        row.update(p50_ms=None, p99_ms=None, throughput_ips=None, peak_rss_bytes=None, validity="FAILED",
+                   reasons=[doc.get("error", "failed")], warnings=[])
+    if row["precision"] != "fp32" and row["paper_top1"] is not None:
+        row["accuracy_note"] = "fp32 reference accuracy, this precision unmeasured"
+    return row
+
+
+def row_cells(row: dict) -> list[str]:
+    def ms(v: float | None) -> str:
+        return "-" if v is None else f"{v:.3g}" if v < 100 else f"{v:.0f}"
+
+    top1 = "-" if row["paper_top1"] is None else f"{row['paper_top1']:.1f}" + ("*" if row.get("accuracy_note") else "")
+    validity = row["validity"] + (f" ({len(row['warnings'])} warn)" if row.get("warnings") else "")
+    return [
+        "-" if row["phi"] is None else f"{row['phi']:g}", row["network"], row["mode"] or "-",
+        str(row["resolution"] or "-"), _count(row["params"]), _count(row["macs"]), top1,
+        row["torchvision_acc1"] or "-", row["precision"], str(row["batch"]), ms(row["p50_ms"]), ms(row["p99_ms"]),
+        "-" if row["throughput_ips"] is None else f"{row['throughput_ips']:.1f}",
+        "-" if row["peak_rss_bytes"] is None else f"{row['peak_rss_bytes'] / 2**20:.0f}", validity,
+    ]
+
+
+def _md_table(header: tuple[str, ...] | list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render_markdown(run: dict, results: list[dict]) -> str:
+    env = run["environment"]
+    config = run["config"]
+    parts = [f"# benchbed run {run['run_id']}", "",
+             f"Status: **{run['status']}** · backend `{config.get('backend')}` · profile `{config.get('profile')}` · "
+             f"{len(results)} cells", ""]
+    for scenario, rows in scenario_rows(results).items():
+        parts += [f"## {scenario}", "", SCENARIOS[scenario].description if scenario in SCENARIOS else "", "",
+                  _md_table(COLUMNS, [row_cells(r) for r in rows]), ""]
+        problems = [f"- {r['network']} {r['precision']} b{r['batch']}: {'; '.join(r['reasons'] + r['warnings'])}"
+                    for r in rows if r["reasons"] or r["warnings"]]
+        if problems:
+            parts += ["Reasons and warnings:", ""] + problems + [""]
+    parts += ["Published top-1: EfficientNet paper Table 2 (arXiv v5); tv acc@1: torchvision weights "
+              "(B1: V1 / V2). `*`: fp32 reference accuracy, this precision unmeasured. Untrained networks are "
+              "measured: accuracy columns describe the published models of the same architecture.", "",
+              "## Environment", "", _md_table(("field", "value"), [
+                  ["CPU", str(env.get("cpu_model"))], ["cores (physical / logical)",
+                                                        f"{env.get('physical_cores')} / {env.get('logical_cores')}"],
+                  ["memory", f"{(env.get('memory_bytes') or 0) / 2**30:.1f} GiB"], ["OS", str(env.get("os"))],
+                  ["Python", str(env.get("python"))],
+                  ["libraries", ", ".join(f"{k} {v}" for k, v in sorted((env.get("versions") or {}).items()))],
+                  ["benchbed", f"{env.get('benchbed_version')} ({env.get('git_commit') or 'no git commit'})"],
+                  ["GPUs", ", ".join(g["name"] for g in env.get("gpus") or []) or "none"],
+                  ["CPU speed flags", " ".join(env.get("cpu_speed_flags") or [])],
+                  ["fingerprint", str(env.get("fingerprint"))]]), ""]
+    return "\n".join(parts)
+
+
+def write_report(run: dict, results: list[dict], reports_dir: Path) -> Path:
+    folder = Path(reports_dir) / run["run_id"]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "report.md"
+    atomic_write_bytes(path, render_markdown(run, results).encode())
+    return path

@@ -1,0 +1,127 @@
+"""Results store: SQLite (one transaction per cell) plus a versioned ``reports/<run-id>/results.json``.
+
+Every finished cell is committed before the next one starts, so a Ctrl-C or SIGKILL loses at most the
+cell in flight, and ``--resume`` measures only the cells a run is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+from benchbed.artifacts import atomic_write_json
+from benchbed.errors import BenchbedError
+
+SCHEMA_VERSION = 1
+RESULTS_FORMAT = "benchbed-results/1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, created REAL NOT NULL, config_sha TEXT NOT NULL, config TEXT NOT NULL,
+    environment TEXT NOT NULL, status TEXT NOT NULL, finished REAL
+);
+CREATE TABLE IF NOT EXISTS results (
+    run_id TEXT NOT NULL REFERENCES runs(run_id), cell_key TEXT NOT NULL, network TEXT NOT NULL,
+    backend TEXT NOT NULL, precision TEXT NOT NULL, scenario TEXT NOT NULL, batch INTEGER NOT NULL,
+    status TEXT NOT NULL, validity TEXT, document TEXT NOT NULL, created REAL NOT NULL,
+    PRIMARY KEY (run_id, cell_key)
+);
+"""
+
+
+def cell_key(cell: dict) -> str:
+    return "|".join(str(cell[k]) for k in ("network", "backend", "precision", "scenario", "batch"))
+
+
+class Store:
+    """A benchbed SQLite database; opening checks it really is one."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.path), timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            with self._db:
+                self._db.executescript(_SCHEMA)
+                row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+                if row is None:
+                    self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+                elif int(row[0]) != SCHEMA_VERSION:
+                    raise BenchbedError(f"--db {self.path}: schema {row[0]}, this benchbed reads {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise BenchbedError(f"--db {self.path} is not a usable benchbed database ({exc}); "
+                                "move it away or choose another --db") from None
+        except OSError as exc:
+            raise BenchbedError(f"cannot open --db {self.path}: {exc.strerror or exc}") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- runs -----------------------------------------------------------------------------------------
+    def create_run(self, config: dict, config_sha: str, environment: dict) -> str:
+        run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+        with self._db:
+            self._db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, 'running', NULL)",
+                             (run_id, time.time(), config_sha, json.dumps(config), json.dumps(environment)))
+        return run_id
+
+    def set_run_status(self, run_id: str, status: str) -> None:
+        with self._db:
+            self._db.execute("UPDATE runs SET status=?, finished=? WHERE run_id=?", (status, time.time(), run_id))
+
+    def run(self, run_id: str) -> dict:
+        row = self._db.execute("SELECT run_id, created, config_sha, config, environment, status, finished FROM runs "
+                               "WHERE run_id=?", (run_id,)).fetchone()
+        if row is None:
+            known = [r[0] for r in self._db.execute("SELECT run_id FROM runs ORDER BY created DESC LIMIT 5")]
+            hint = f" (latest: {', '.join(known)})" if known else " (the store has no runs)"
+            raise BenchbedError(f"unknown run {run_id!r} in {self.path}{hint}")
+        return {"run_id": row[0], "created": row[1], "config_sha": row[2], "config": json.loads(row[3]),
+                "environment": json.loads(row[4]), "status": row[5], "finished": row[6]}
+
+    def latest_run(self, config_sha: str | None = None) -> str | None:
+        query, args = "SELECT run_id FROM runs", ()
+        if config_sha:
+            query, args = query + " WHERE config_sha=?", (config_sha,)
+        row = self._db.execute(query + " ORDER BY created DESC LIMIT 1", args).fetchone()
+        return row[0] if row else None
+
+    # --- results --------------------------------------------------------------------------------------
+    def add_result(self, run_id: str, document: dict) -> None:
+        """Commit one cell's result (one transaction)."""
+        cell = document["cell"]
+        validity = (document.get("validity") or {}).get("status")
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, cell_key(cell), cell["network"], cell["backend"], cell["precision"], cell["scenario"],
+                 int(cell["batch"]), document["status"], validity, json.dumps(document), time.time()))
+
+    def results(self, run_id: str) -> list[dict]:
+        rows = self._db.execute("SELECT document FROM results WHERE run_id=? ORDER BY created", (run_id,))
+        return [json.loads(r[0]) for r in rows]
+
+    def done_keys(self, run_id: str, include_failed: bool = True) -> set[str]:
+        query = "SELECT cell_key FROM results WHERE run_id=?" + ("" if include_failed else " AND status='ok'")
+        return {r[0] for r in self._db.execute(query, (run_id,))}
+
+    def iter_runs(self) -> Iterator[dict]:
+        for row in self._db.execute("SELECT run_id FROM runs ORDER BY created"):
+            yield self.run(row[0])
+
+
+def write_results_json(store: Store, run_id: str, reports_dir: Path) -> Path:
+    """Rewrite ``<reports>/<run-id>/results.json`` atomically from the store."""
+    run = store.run(run_id)
+    folder = Path(reports_dir) / run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "results.json"
+    atomic_write_json(path, {"format": RESULTS_FORMAT, "run": run, "results": store.results(run_id)})
+    return path

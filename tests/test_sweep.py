@@ -1,0 +1,131 @@
+"""End-to-end sweeps on tiny networks through the real CLI, resume after SIGKILL, and bad input."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT, TINY_ARGS, run_cli
+
+FAST = ["--quick", "--duration", "0.2", "--iterations", "5", "--max-batch", "4"]
+
+
+def _paths(tmp_path):
+    return ["--db", str(tmp_path / "r" / "bb.sqlite"), "--models", str(tmp_path / "models"),
+            "--reports", str(tmp_path / "r")]
+
+
+def _rows(db):
+    with sqlite3.connect(db) as con:
+        return con.execute("SELECT run_id, cell_key, status, validity, created FROM results ORDER BY created").fetchall()
+
+
+def test_sweep_measures_stores_and_reports(tmp_path):
+    result = run_cli("sweep", "--phi", "0,1", *TINY_ARGS, *FAST, *_paths(tmp_path), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["status"] == "complete"
+    single = out["scenarios"]["single-stream"]
+    assert [r["phi"] for r in single] == [0, 1] and all(r["validity"] == "VALID" for r in single), single
+    assert all(r["p50_ms"] > 0 and r["throughput_ips"] > 0 and r["peak_rss_bytes"] > 0 for r in single)
+    offline = out["scenarios"]["offline"]
+    assert all(r["batch"] in (1, 2, 4) for r in offline)
+
+    run_dir = tmp_path / "r" / out["run_id"]
+    doc = json.loads((run_dir / "results.json").read_text())
+    assert doc["format"] == "benchbed-results/1" and doc["run"]["environment"]["fingerprint"]
+    cells = doc["results"]
+    assert len(cells) == len(_rows(tmp_path / "r" / "bb.sqlite")) >= 4
+    first = cells[0]
+    assert len(first["samples_ms"]) == first["stats"]["count"] >= 5
+    assert first["first_inference_ms"] > 0 and first["parity"]["passed"]
+    assert first["backend"]["details"]["provider"] == "CPUExecutionProvider"
+    report = (run_dir / "report.md").read_text()
+    assert "## single-stream" in report and "## Environment" in report and "efficientnet_b0@" in report
+
+    rerender = run_cli("report", out["run_id"], "--db", str(tmp_path / "r" / "bb.sqlite"), "--reports",
+                       str(tmp_path / "r"))
+    assert rerender.returncode == 0 and "## offline" in rerender.stdout
+
+
+def test_auto_backend_says_what_it_picked_and_why(tmp_path):
+    result = run_cli("sweep", "--phi", "0", *TINY_ARGS, *FAST, "--scenario", "single-stream", *_paths(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "backend auto -> onnxruntime" in result.stderr and "skipped tensorrt" in result.stderr
+    assert "single-stream" in result.stdout and "VALID" in result.stdout
+
+
+def test_null_backend_sweep(tmp_path):
+    result = run_cli("sweep", "--phi", "0", *TINY_ARGS, *FAST, "--backend", "null", *_paths(tmp_path),
+                     "--format", "json")
+    assert result.returncode == 0, result.stderr
+    row = json.loads(result.stdout)["scenarios"]["single-stream"][0]
+    assert row["validity"] == "VALID" and row["p50_ms"] < 1.0
+
+
+def test_sigkill_mid_sweep_keeps_cells_and_resume_measures_only_the_rest(tmp_path):
+    args = ["sweep", "--phi", "0-3", *TINY_ARGS, "--quick", "--duration", "1.0", "--iterations", "5",
+            "--scenario", "single-stream", *_paths(tmp_path)]
+    db = tmp_path / "r" / "bb.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "benchbed.cli", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if db.exists() and len(_rows(db)) >= 1:
+            break
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = _rows(db)
+    assert 1 <= len(before) < 4, "killed mid-sweep with some but not all cells finished"
+    time.sleep(1.0)
+    orphans = subprocess.run(["pgrep", "-f", f"benchbed.worker"], capture_output=True, text=True).stdout.split()
+    assert not orphans, "the worker died with the sweep"
+
+    resumed = run_cli(*args, "--resume", "--format", "json")
+    assert resumed.returncode == 0, resumed.stderr
+    after = _rows(db)
+    assert len(after) == 4 and len({r[0] for r in after}) == 1
+    assert after[: len(before)] == before  # finished cells untouched, not re-measured
+    assert json.loads(resumed.stdout)["status"] == "complete"
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--backend", "tpu"], "unknown backend"),
+    (["--scenario", "server"], "unknown scenario"),
+    (["--phi", "9"], "0-7"),
+    (["--duration", "-1"], "must be >= 0"),
+    (["--warmup", "-2"], "must be >= 0"),
+    (["--quick", "--strict"], "exclude each other"),
+    (["--max-batch", "0"], "--max-batch"),
+    (["--precision", "fp8"], "unknown precision"),
+    (["--run-id", "nope"], "unknown run"),
+    (["--resume"], "no earlier run"),
+])
+def test_sweep_bad_input(tmp_path, args, needle):
+    result = run_cli("sweep", "--phi", "0", *TINY_ARGS, *FAST, *_paths(tmp_path), *args)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith(("backend", "  skipped"))]
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr, result.stderr
+
+
+def test_corrupt_or_unwritable_database(tmp_path):
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    before = bad.read_bytes()
+    result = run_cli("sweep", "--phi", "0", *TINY_ARGS, *FAST, "--db", str(bad), "--models", str(tmp_path / "m"),
+                     "--reports", str(tmp_path / "r"))
+    assert result.returncode == 2 and "not a usable benchbed database" in result.stderr
+    assert bad.read_bytes() == before  # nothing already there was touched
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run_cli("sweep", "--phi", "0", *TINY_ARGS, *FAST, "--db", str(blocker / "db.sqlite"),
+                     "--models", str(tmp_path / "m"), "--reports", str(tmp_path / "r"))
+    assert result.returncode == 2 and "--db" in result.stderr and "Traceback" not in result.stderr
+    missing = run_cli("report", "latest", "--db", str(tmp_path / "none.sqlite"))
+    assert missing.returncode == 2 and "no results store" in missing.stderr
