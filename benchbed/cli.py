@@ -163,6 +163,46 @@ def export(
     console.print(table)
 
 
+@app.command()
+def search(
+    objective: Annotated[str, typer.Option("--objective", help="flops or latency (measured).")] = "flops",
+    target: Annotated[float, typer.Option("--target", help="α·β²·γ² target.")] = 2.0,
+    tolerance: Annotated[float, typer.Option("--tolerance", help="Allowed |α·β²·γ² - target|.")] = 0.05,
+    step: Annotated[float, typer.Option("--step", help="Grid step for α, β, γ.")] = 0.05,
+    high: Annotated[float, typer.Option("--max", help="Largest coefficient tried.")] = 2.0,
+    top: Annotated[int, typer.Option("--top", help="Rows to show.")] = 10,
+    backend: Annotated[str, typer.Option("--backend", help="latency: backend to measure on.")] = "auto",
+    models: Annotated[Path, typer.Option("--models", help="latency: artifact folder.")] = Path("models"),
+    resolution: ResOpt = None,
+    width: WidthOpt = None,
+    output_format: FormatOpt = OutputFormat.table,
+) -> None:
+    """Grid-search (α, β, γ) under α·β²·γ² ≈ target, scored by an objective at φ = 1."""
+    from benchbed.search import OBJECTIVES, grid_search
+
+    if objective not in OBJECTIVES:
+        raise BenchbedError(f"unknown --objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
+    if top < 1:
+        raise BenchbedError(f"--top must be >= 1, got {top}")
+    options = {"backend": backend, "models_dir": str(models)} if objective == "latency" else {}
+    overrides = {k: v for k, v in (("resolution", resolution), ("width", width)) if v is not None}
+    found = grid_search(objective, target, tolerance=tolerance, step=step, high=high, overrides=overrides,
+                        objective_options=options)
+    rows = [{"alpha": c.alpha, "beta": c.beta, "gamma": c.gamma, "product": c.product, "score": c.score}
+            for c in found[:top]]
+    if output_format is OutputFormat.json:
+        print(json.dumps(rows, indent=2))
+        return
+    unit = "p50 ms" if objective == "latency" else "|FLOPS x - target|"
+    table = Table(title=f"grid search: {len(found)} candidates with |α·β²·γ² - {target:g}| <= {tolerance:g}")
+    for column in ("α", "β", "γ", "α·β²·γ²", unit):
+        table.add_column(column, justify="right")
+    for row in rows:
+        table.add_row(f"{row['alpha']:g}", f"{row['beta']:g}", f"{row['gamma']:g}", f"{row['product']:.3f}",
+                      f"{row['score']:.4g}")
+    console.print(table)
+
+
 DbOpt = Annotated[Path, typer.Option("--db", help="SQLite results store.")]
 ReportsOpt = Annotated[Path, typer.Option("--reports", help="Folder for results.json and report.md per run.")]
 

@@ -94,6 +94,7 @@ def render_markdown(run: dict, results: list[dict]) -> str:
                     for r in rows if r["reasons"] or r["warnings"]]
         if problems:
             parts += ["Reasons and warnings:", ""] + problems + [""]
+    parts += _throughput_by_batch(results)
     parts += ["Published top-1: EfficientNet paper Table 2 (arXiv v5); tv acc@1: torchvision weights "
               "(B1: V1 / V2). `*`: fp32 reference accuracy, this precision unmeasured. Untrained networks are "
               "measured: accuracy columns describe the published models of the same architecture.", "",
@@ -108,6 +109,23 @@ def render_markdown(run: dict, results: list[dict]) -> str:
                   ["CPU speed flags", " ".join(env.get("cpu_speed_flags") or [])],
                   ["fingerprint", str(env.get("fingerprint"))]]), ""]
     return "\n".join(parts)
+
+
+def _throughput_by_batch(results: list[dict]) -> list[str]:
+    """The offline batch sweep in full: img/s per batch for each network and precision."""
+    table: dict[tuple[str, str], dict[int, str]] = {}
+    for doc in results:
+        cell = doc["cell"]
+        if cell["scenario"] != "offline":
+            continue
+        value = f"{doc['stats']['throughput_ips']:.1f}" if doc["status"] == "ok" else "failed"
+        table.setdefault((cell["network"], cell["precision"]), {})[int(cell["batch"])] = value
+    if not table:
+        return []
+    batches = sorted({b for row in table.values() for b in row})
+    rows = [[network, precision] + [row.get(b, "") for b in batches] for (network, precision), row in table.items()]
+    return ["### offline: throughput (img/s) by batch", "",
+            _md_table(["network", "precision"] + [f"b{b}" for b in batches], rows), ""]
 
 
 def write_report(run: dict, results: list[dict], reports_dir: Path) -> Path:

@@ -3,7 +3,8 @@
 The paper scored each candidate at φ = 1 by trained ImageNet accuracy, which needs training. Here the
 objective is pluggable: any function of the candidate's φ = 1 :class:`NetworkSpec` returning a score to
 minimise. Built in: ``flops`` (how far the rounded network's real FLOPS multiple is from the 2× the
-constraint promises). A measured-latency objective plugs in the same way once a backend is chosen.
+constraint promises) and ``latency`` (measured batch-1 p50 on a chosen backend: which way of spending
+the 2× FLOPS budget costs least time on this hardware).
 """
 
 from __future__ import annotations
@@ -27,7 +28,33 @@ def flops_objective(target: float = 2.0) -> Objective:
     return score
 
 
-OBJECTIVES: dict[str, Callable[[], Objective]] = {"flops": flops_objective}
+def latency_objective(backend: str = "onnxruntime", models_dir: str = "models", profile: str = "quick",
+                      threads: int | None = None) -> Objective:
+    """Measured p50 latency (ms, batch 1) of the candidate, exported and timed in a fresh worker."""
+    from benchbed.backends import resolve_backend
+    from benchbed.executor import run_cell
+    from benchbed.export import PARITY_SEED, export_network
+    from benchbed.measure.timing import get_profile
+
+    chosen, _ = resolve_backend(backend)
+    timing = get_profile(profile)
+
+    def score(spec: NetworkSpec) -> float:
+        artifact = export_network(spec, "fp32", models_dir)
+        job = {"cell": {"network": spec.name, "backend": chosen, "precision": "fp32", "scenario": "single-stream",
+                        "batch": 1},
+               "artifact": str(artifact.path), "reference": str(artifact.path.parent / "reference_outputs.npy"),
+               "parity_seed": PARITY_SEED, "parity_tolerance": 1e-4, "resolution": spec.resolution,
+               "profile": timing.to_dict(), "backend_options": {"threads": threads, "io_binding": True, "extra": {}}}
+        result = run_cell(job, timeout=600)
+        if result["status"] != "ok":
+            raise BenchbedError(f"latency objective: measuring {spec.name} failed: {result.get('error')}")
+        return float(result["stats"]["p50_ms"])
+
+    return score
+
+
+OBJECTIVES: dict[str, Callable[..., Objective]] = {"flops": flops_objective, "latency": latency_objective}
 
 
 @dataclass(frozen=True)
@@ -47,18 +74,25 @@ def _grid(start: float, stop: float, step: float) -> list[float]:
 def grid_search(
     objective: Objective | str = "flops",
     target: float = 2.0,
+    *,
     tolerance: float = 0.05,
     step: float = 0.05,
     low: float = 1.0,
     high: float = 2.0,
+    overrides: dict | None = None,
+    objective_options: dict | None = None,
 ) -> list[Candidate]:
-    """All (α, β, γ) on the grid with |α·β²·γ² − target| <= tolerance, best score first."""
+    """All (α, β, γ) on the grid with |α·β²·γ² − target| <= tolerance, best score first.
+
+    ``overrides`` (width/depth/resolution) pin a coefficient of every candidate, e.g. to search on
+    small inputs; ``objective_options`` go to a named objective (``latency``: backend, models_dir...).
+    """
     if tolerance <= 0 or step <= 0 or low < 1.0 or high <= low:
         raise BenchbedError("grid search needs tolerance > 0, step > 0 and 1 <= low < high")
     if isinstance(objective, str):
         if objective not in OBJECTIVES:
             raise BenchbedError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
-        objective = OBJECTIVES[objective]()
+        objective = OBJECTIVES[objective](**(objective_options or {}))
     values = _grid(low, high, step)
     found = []
     for alpha in values:
@@ -66,6 +100,6 @@ def grid_search(
             for gamma in values:
                 product = flops_ratio(alpha, beta, gamma)
                 if abs(product - target) <= tolerance:
-                    spec = build_spec(compound(1.0, alpha, beta, gamma))
+                    spec = build_spec(compound(1.0, alpha, beta, gamma).with_overrides(**(overrides or {})))
                     found.append(Candidate(alpha, beta, gamma, product, float(objective(spec))))
     return sorted(found, key=lambda c: (c.score, c.alpha, c.beta, c.gamma))

@@ -43,6 +43,8 @@ class Store:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        if self.path.parent.exists() and not self.path.parent.is_dir():
+            raise BenchbedError(f"cannot create --db {self.path}: {self.path.parent} is a file, not a folder")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(self.path), timeout=30)

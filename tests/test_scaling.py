@@ -102,3 +102,13 @@ def test_grid_search_respects_the_constraint_and_objective():
     assert len(calls) == len(found) and custom[0].gamma == max(c.gamma for c in found)
     with pytest.raises(BenchbedError):
         grid_search("accuracy")
+
+
+def test_latency_objective_measures_each_candidate(tmp_path):
+    from benchbed.search import grid_search
+
+    found = grid_search("latency", tolerance=0.01, step=0.5, overrides={"width": 0.25, "resolution": 32},
+                        objective_options={"backend": "onnxruntime", "models_dir": str(tmp_path)})
+    assert [(c.alpha, c.beta, c.gamma) for c in found] == [(2.0, 1.0, 1.0)]
+    assert 0 < found[0].score < 1000  # a real p50 in milliseconds
+    assert any(tmp_path.rglob("fp32.onnx"))

@@ -129,3 +129,24 @@ def test_corrupt_or_unwritable_database(tmp_path):
     assert result.returncode == 2 and "--db" in result.stderr and "Traceback" not in result.stderr
     missing = run_cli("report", "latest", "--db", str(tmp_path / "none.sqlite"))
     assert missing.returncode == 2 and "no results store" in missing.stderr
+
+
+def test_ctrl_c_keeps_finished_cells_and_marks_the_run_interrupted(tmp_path):
+    args = ["sweep", "--phi", "0-3", *TINY_ARGS, "--quick", "--duration", "1.0", "--iterations", "5",
+            "--scenario", "single-stream", *_paths(tmp_path)]
+    db = tmp_path / "r" / "bb.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "benchbed.cli", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and not (db.exists() and len(_rows(db)) >= 1):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "--resume" in err and "Traceback" not in err
+    kept = _rows(db)
+    assert 1 <= len(kept) < 4
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT status FROM runs").fetchone()[0] == "interrupted"
+    results_json = json.loads(next((tmp_path / "r").glob("*/results.json")).read_text())
+    assert len(results_json["results"]) == len(kept)

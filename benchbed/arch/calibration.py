@@ -14,9 +14,16 @@ from torch import nn
 from benchbed.synthetic import synthetic_images
 
 
+#: the last stages run at resolution / 32; each BN there should see at least this many positions,
+#: or its variance estimate is so small that normalising amplifies rounding noise (tiny test inputs)
+MIN_POSITIONS = 64
+
+
 @torch.no_grad()
 def calibrate_batchnorm(model: nn.Module, resolution: int, batch_size: int = 4, seed: int = 0) -> nn.Module:
     """Recompute BN running mean/var from one synthetic batch (cumulative average); returns ``model`` in eval."""
+    final = max(1, -(-resolution // 32))
+    batch_size = max(batch_size, -(-MIN_POSITIONS // (final * final)))
     norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     saved_momentum = [m.momentum for m in norms]
     model.eval()  # dropout and stochastic depth stay off
