@@ -352,6 +352,177 @@ def report(
     err_console.print(f"report: {path}", highlight=False)
 
 
+def _thresholds(latency: float, throughput: float, memory: float, alpha: float):
+    from benchbed.analysis.compare import Thresholds
+
+    for label, value in (("--min-effect", latency), ("--throughput-effect", throughput),
+                         ("--memory-effect", memory)):
+        if not 0 <= value < 1:
+            raise BenchbedError(f"{label} must be a fraction in [0, 1), got {value:g}")
+    if not 0 < alpha < 1:
+        raise BenchbedError(f"--alpha must be in (0, 1), got {alpha:g}")
+    return Thresholds(latency=latency, throughput=throughput, memory=memory, alpha=alpha)
+
+
+def _fail_on(value: str) -> tuple[str, ...]:
+    from benchbed.analysis.compare import VERDICTS
+
+    chosen = tuple(_csv(value, "fail-on"))
+    unknown = [v for v in chosen if v not in VERDICTS]
+    if unknown:
+        raise BenchbedError(f"--fail-on: unknown verdict {unknown[0]!r}; choose from {', '.join(VERDICTS)}")
+    return chosen
+
+
+def _emit_comparison(rows, base: str, current: str, fail_on: tuple[str, ...], fmt: str, output: Path | None) -> int:
+    from benchbed.analysis.compare import failing
+    from benchbed.analysis.compare_output import HEADER, RENDERERS, table_rows
+
+    failed = failing(rows, fail_on)
+    if output is not None:
+        kind = {".xml": "junit", ".json": "json"}.get(output.suffix, "md")
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(RENDERERS[kind](rows, base, current, failed))
+        except OSError as exc:
+            raise BenchbedError(f"cannot write --output {output}: {exc.strerror or exc}") from None
+    if fmt == "table":
+        table = Table(title=f"benchbed compare {base} -> {current}: "
+                            f"{len(failed)} regression(s) ({', '.join(fail_on)})")
+        for column in HEADER:
+            table.add_column(column)
+        for row in table_rows(rows):
+            table.add_row(*row)
+        console.print(table)
+    else:
+        print(RENDERERS[fmt](rows, base, current, failed), end="")
+    return 1 if failed else 0
+
+
+CompareFormat = Annotated[str, typer.Option("--format", help="table, md, json or junit.")]
+
+
+@app.command()
+def compare(
+    base: Annotated[str, typer.Argument(help="BASE: run id in the store, results.json, or a folder of them.")],
+    current: Annotated[str, typer.Argument(help="CURRENT: same forms as BASE.")],
+    db: DbOpt = Path("reports/benchbed.sqlite"),
+    min_effect: Annotated[float, typer.Option("--min-effect", help="Latency change that counts (0.05 = 5 %).")] = 0.05,
+    throughput_effect: Annotated[float, typer.Option("--throughput-effect", help="Throughput change that counts.")] = 0.05,
+    memory_effect: Annotated[float, typer.Option("--memory-effect", help="Peak-memory change that counts.")] = 0.10,
+    alpha: Annotated[float, typer.Option("--alpha", help="Significance level.")] = 0.01,
+    fail_on: Annotated[str, typer.Option("--fail-on", help="Verdicts that fail (exit 1).")] = "slower,more memory,new failure",
+    allow_env_mismatch: Annotated[bool, typer.Option("--allow-env-mismatch", help="Compare across environments.")] = False,
+    output_format: CompareFormat = "table",
+    output: Annotated[Optional[Path], typer.Option("--output", help="Also write .md, .json or .xml (JUnit).")] = None,
+) -> None:
+    """Compare two runs cell by cell: exit 0 no regression, 1 regression, 2 unusable input."""
+    from benchbed.analysis.compare import compare_cells
+    from benchbed.analysis.sources import load_side
+
+    if output_format not in ("table", "md", "json", "junit"):
+        raise BenchbedError(f"unknown --format {output_format!r}; choose table, md, json or junit")
+    thresholds = _thresholds(min_effect, throughput_effect, memory_effect, alpha)
+    verdicts = _fail_on(fail_on)
+    base_side, current_side = load_side(base, db), load_side(current, db)
+    rows = compare_cells(base_side.results, current_side.results, thresholds, allow_env_mismatch)
+    if not any(r.verdict not in ("missing", "new") for r in rows):
+        raise BenchbedError("BASE and CURRENT share no cell (network, backend, precision, scenario, batch)")
+    raise typer.Exit(_emit_comparison(rows, base, current, verdicts, output_format, output))
+
+
+@app.command()
+def history(
+    db: DbOpt = Path("reports/benchbed.sqlite"),
+    network: Annotated[Optional[str], typer.Option("--network")] = None,
+    backend: Annotated[Optional[str], typer.Option("--backend")] = None,
+    precision: Annotated[Optional[str], typer.Option("--precision")] = None,
+    scenario: Annotated[Optional[str], typer.Option("--scenario")] = None,
+    batch: Annotated[Optional[int], typer.Option("--batch")] = None,
+    metric: Annotated[str, typer.Option("--metric", help="p50, p99, throughput or memory.")] = "p50",
+    min_effect: Annotated[float, typer.Option("--min-effect", help="Smallest step that counts.")] = 0.05,
+    output_format: FormatOpt = OutputFormat.table,
+) -> None:
+    """A cell's trend across the stored runs, with step changes (change points), not single spikes."""
+    from benchbed.analysis.history import METRICS, sparkline, trends
+    from benchbed.store import Store
+
+    if metric not in METRICS:
+        raise BenchbedError(f"unknown --metric {metric!r}; choose one of {', '.join(METRICS)}")
+    if not db.exists():
+        raise BenchbedError(f"no results store at {db}; run `benchbed sweep` first or pass --db")
+    filters = {k: v for k, v in (("network", network), ("backend", backend), ("precision", precision),
+                                 ("scenario", scenario), ("batch", batch)) if v is not None}
+    store = Store(db)
+    try:
+        found = trends(store, metric, filters, min_effect=min_effect)
+    finally:
+        store.close()
+    if not found:
+        raise BenchbedError("no stored results match these filters")
+    if output_format is OutputFormat.json:
+        print(json.dumps([t.to_dict() for t in found], indent=2))
+        return
+    table = Table(title=f"history of {metric} ({len(found)} cells); | marks a step change")
+    for column in ("cell", "runs", "trend", "first", "last", "step changes"):
+        table.add_column(column)
+    for trend in found:
+        values = [p.value for p in trend.points]
+        steps = "; ".join(f"{c['run_id']}: {c['before']:.4g} -> {c['after']:.4g}" for c in trend.to_dict()["change_points"])
+        table.add_row(trend.key, str(len(values)), sparkline(values, trend.change_points), f"{values[0]:.4g}",
+                      f"{values[-1]:.4g}", steps or "-")
+    console.print(table)
+
+
+@app.command()
+def abtest(
+    base_python: Annotated[Path, typer.Option("--base-python", help="Python of the BASE checkout's environment.")],
+    sweep_args: Annotated[str, typer.Option("--sweep-args", help="Arguments for both sweeps, quoted.")] = "--phi 0 --quick",
+    current_python: Annotated[Optional[Path], typer.Option("--current-python", help="Default: this Python.")] = None,
+    rounds: Annotated[int, typer.Option("--rounds", help="A B rounds (order alternates).")] = 3,
+    work: Annotated[Path, typer.Option("--work", help="Folder for both sides' stores and results.")] = Path("reports/abtest"),
+    min_effect: Annotated[float, typer.Option("--min-effect")] = 0.05,
+    alpha: Annotated[float, typer.Option("--alpha")] = 0.01,
+    fail_on: Annotated[str, typer.Option("--fail-on")] = "slower,more memory,new failure",
+    output_format: CompareFormat = "table",
+    output: Annotated[Optional[Path], typer.Option("--output")] = None,
+) -> None:
+    """Run BASE and CURRENT sweeps interleaved (A B, B A, ...) on this machine, then compare them."""
+    import shlex
+    import subprocess
+
+    from benchbed.analysis.compare import compare_cells
+    from benchbed.analysis.sources import load_side
+
+    if rounds < 1:
+        raise BenchbedError(f"--rounds must be >= 1, got {rounds}")
+    current_python = current_python or Path(sys.executable)
+    for label, python in (("--base-python", base_python), ("--current-python", current_python)):
+        if not python.exists():
+            raise BenchbedError(f"{label} {python}: no such interpreter")
+    thresholds = _thresholds(min_effect, min_effect, 0.10, alpha)
+    verdicts = _fail_on(fail_on)
+    args = shlex.split(sweep_args)
+    if any(a in ("--db", "--reports", "--resume", "--run-id", "--format") for a in args):
+        raise BenchbedError("--sweep-args must not set --db, --reports, --resume, --run-id or --format")
+    sides = {"base": base_python, "current": current_python}
+    for index in range(rounds):
+        order = ["base", "current"] if index % 2 == 0 else ["current", "base"]
+        for side in order:
+            folder = work / side
+            err_console.print(f"round {index + 1}/{rounds}: {side}", highlight=False)
+            done = subprocess.run([str(sides[side]), "-m", "benchbed.cli", "sweep", *args, "--db",
+                                   str(folder / "store.sqlite"), "--reports", str(folder), "--format", "json"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if done.returncode != 0:
+                last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                raise BenchbedError(f"{side} sweep failed (exit {done.returncode}): {last}")
+    base_side, current_side = load_side(str(work / "base"), None), load_side(str(work / "current"), None)
+    rows = compare_cells(base_side.results, current_side.results, thresholds, allow_env_mismatch=True)
+    raise typer.Exit(_emit_comparison(rows, f"{base_python} x{rounds}", f"{current_python} x{rounds}", verdicts,
+                                      output_format, output))
+
+
 @app.command()
 def info(output_format: FormatOpt = OutputFormat.table) -> None:
     """The environment fingerprint and which backends are usable here, and why not."""

@@ -1,0 +1,1 @@
+"""Analyses of stored results: comparisons between runs (``compare``), trends over runs (``history``)."""

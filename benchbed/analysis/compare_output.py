@@ -1,0 +1,82 @@
+"""Comparison output: markdown (CI job summary / PR comment), JSON and JUnit XML."""
+
+from __future__ import annotations
+
+import json
+from xml.etree import ElementTree as ET
+
+from benchbed.analysis.compare import CellComparison
+
+ICONS = {"slower": "🔴", "more memory": "🟠", "new failure": "❌", "faster": "🟢", "less memory": "🟢",
+         "no significant change": "⚪", "incomparable": "⚠️", "fixed": "✅", "failed": "❌", "missing": "❔",
+         "new": "🆕"}
+
+
+def _metric(row: CellComparison, name: str) -> str:
+    for m in row.metrics:
+        if m.metric == name:
+            text = f"{(m.ratio - 1) * 100:+.1f}%"
+            if m.ci_low is not None:
+                text += f" [{(m.ci_low - 1) * 100:+.1f}, {(m.ci_high - 1) * 100:+.1f}]"
+            return text
+    return "-"
+
+
+def _p(row: CellComparison) -> str:
+    latency = next((m for m in row.metrics if m.metric == "latency"), None)
+    return "-" if latency is None or latency.p_value is None else f"{latency.p_value:.2g}"
+
+
+def table_rows(rows: list[CellComparison]) -> list[list[str]]:
+    out = []
+    for row in rows:
+        c = row.cell
+        out.append([c["network"], c["backend"], c["precision"], c["scenario"], str(c["batch"]),
+                    f"{ICONS.get(row.verdict, '')} {row.verdict}".strip(), _metric(row, "latency"), _p(row),
+                    _metric(row, "throughput"), _metric(row, "memory"), "; ".join(row.reasons)])
+    return out
+
+
+HEADER = ["network", "backend", "precision", "scenario", "batch", "verdict", "median latency Δ [95% CI]",
+          "p (Mann-Whitney)", "throughput Δ", "peak memory Δ", "notes"]
+
+
+def to_markdown(rows: list[CellComparison], base: str, current: str, failed: list[CellComparison]) -> str:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.verdict] = counts.get(row.verdict, 0) + 1
+    summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+    status = f"**{len(failed)} regression(s)**" if failed else "**no regression**"
+    lines = [f"## benchbed compare: {status}", "", f"BASE `{base}` → CURRENT `{current}`: {summary}", "",
+             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in r) + " |" for r in table_rows(rows)]
+    lines += ["", "A regression needs a Mann-Whitney p below α and a bootstrap CI of the median ratio that "
+              "excludes 1, and an effect beyond the minimum; Δ is CURRENT relative to BASE."]
+    return "\n".join(lines) + "\n"
+
+
+def to_json(rows: list[CellComparison], base: str, current: str, failed: list[CellComparison]) -> str:
+    return json.dumps({"base": base, "current": current, "regressions": len(failed),
+                       "cells": [r.to_dict() for r in rows]}, indent=2)
+
+
+def to_junit(rows: list[CellComparison], base: str, current: str, failed: list[CellComparison]) -> str:
+    """One test case per cell; regressions (the --fail-on verdicts) are failures, incomparable is skipped."""
+    failing = {id(r) for r in failed}
+    root = ET.Element("testsuites", name="benchbed", tests=str(len(rows)), failures=str(len(failed)))
+    suite = ET.SubElement(root, "testsuite", name="benchbed compare", tests=str(len(rows)), failures=str(len(failed)),
+                       skipped=str(sum(r.verdict in ("incomparable", "missing", "new") for r in rows)))
+    for row in rows:
+        case = ET.SubElement(suite, "testcase", classname=f"benchbed.{row.cell['backend']}.{row.cell['precision']}",
+                             name=row.key)
+        message = f"{row.verdict}: latency {_metric(row, 'latency')}, p={_p(row)}; " + "; ".join(row.reasons)
+        if id(row) in failing:
+            ET.SubElement(case, "failure", message=message, type=row.verdict).text = message
+        elif row.verdict in ("incomparable", "missing", "new"):
+            ET.SubElement(case, "skipped", message=message)
+        else:
+            ET.SubElement(case, "system-out").text = message
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+RENDERERS = {"md": to_markdown, "json": to_json, "junit": to_junit}

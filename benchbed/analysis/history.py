@@ -1,0 +1,119 @@
+"""A cell's trend across the runs in the store, with step changes found by binary segmentation.
+
+A split is accepted only where both segments hold at least ``min_size`` runs, the pooled raw samples
+differ (Mann-Whitney p < alpha) and the medians of the per-run medians differ by the minimum effect:
+a step that lasts, not a single spike (a spike cannot fill a segment of three runs by itself).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from benchbed.store import Store, cell_key
+
+SPARK = "▁▂▃▄▅▆▇█"
+METRICS = {"p50": ("stats", "p50_ms"), "p99": ("stats", "p99_ms"), "throughput": ("stats", "throughput_ips"),
+           "memory": ("memory", "peak_rss_bytes")}
+
+
+@dataclass
+class Point:
+    run_id: str
+    created: float
+    value: float
+    samples: list[float]
+
+
+@dataclass
+class Trend:
+    key: str
+    cell: dict
+    points: list[Point] = field(default_factory=list)
+    change_points: list[int] = field(default_factory=list)  # index of the first run of each new segment
+
+    def to_dict(self) -> dict:
+        return {"key": self.key, "cell": self.cell, "values": [p.value for p in self.points],
+                "runs": [p.run_id for p in self.points], "change_points": [
+                    {"index": i, "run_id": self.points[i].run_id,
+                     "before": float(np.median([p.value for p in self.points[self._segment_start(i):i]])),
+                     "after": float(np.median([p.value for p in self.points[i:self._segment_end(i)]]))}
+                    for i in self.change_points]}
+
+    def _segment_start(self, index: int) -> int:
+        return max([0] + [c for c in self.change_points if c < index])
+
+    def _segment_end(self, index: int) -> int:
+        return min([len(self.points)] + [c for c in self.change_points if c > index])
+
+
+def sparkline(values: list[float], marks: list[int] = ()) -> str:
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    span = high - low or 1.0
+    chars = [SPARK[min(len(SPARK) - 1, int((v - low) / span * (len(SPARK) - 1) + 0.5))] for v in values]
+    for index in sorted(marks, reverse=True):
+        chars.insert(index, "|")
+    return "".join(chars)
+
+
+def change_points(points: list[Point], min_size: int = 3, alpha: float = 0.01, min_effect: float = 0.05) -> list[int]:
+    """Indices where a lasting step change starts (binary segmentation)."""
+    from scipy.stats import mannwhitneyu
+
+    found: list[int] = []
+
+    def segment(lo: int, hi: int) -> None:
+        values = [p.value for p in points]
+
+        def cost(a: int, b: int) -> float:  # L1 deviation from the segment's median
+            seg = values[a:b]
+            median = float(np.median(seg))
+            return float(sum(abs(v - median) for v in seg))
+
+        best, best_cost = None, cost(lo, hi)
+        for k in range(lo + min_size, hi - min_size + 1):
+            split = cost(lo, k) + cost(k, hi)
+            if split < best_cost:
+                best, best_cost = k, split
+        if best is None:
+            return
+        left, right = float(np.median(values[lo:best])), float(np.median(values[best:hi]))
+        best_gap = abs(right / left - 1) if left > 0 else 0.0
+        if best_gap < min_effect:
+            return
+        left_samples = [s for p in points[lo:best] for s in p.samples]
+        right_samples = [s for p in points[best:hi] for s in p.samples]
+        # without raw samples (memory: one reading per run, and nearly deterministic) the effect decides
+        if left_samples and right_samples and \
+                mannwhitneyu(left_samples, right_samples, alternative="two-sided").pvalue >= alpha:
+            return
+        found.append(best)
+        segment(lo, best)
+        segment(best, hi)
+
+    segment(0, len(points))
+    return sorted(found)
+
+
+def trends(store: Store, metric: str = "p50", filters: dict | None = None, min_size: int = 3,
+           min_effect: float = 0.05) -> list[Trend]:
+    """Every cell matching ``filters`` across all runs, oldest first, with its change points."""
+    section, name = METRICS[metric]
+    by_key: dict[str, Trend] = {}
+    for run in store.iter_runs():
+        for doc in store.results(run["run_id"]):
+            cell = doc["cell"]
+            if doc["status"] != "ok" or any(str(cell.get(k)) != str(v) for k, v in (filters or {}).items()):
+                continue
+            raw = doc.get("samples_ms", [])
+            samples = raw if metric in ("p50", "p99") else \
+                [int(cell["batch"]) * 1e3 / v for v in raw if v > 0] if metric == "throughput" else []
+            key = cell_key(cell)
+            by_key.setdefault(key, Trend(key, cell)).points.append(
+                Point(run["run_id"], run["created"], float(doc[section][name]), samples))
+    for trend in by_key.values():
+        trend.change_points = change_points(trend.points, min_size=min_size, min_effect=min_effect)
+    return [by_key[k] for k in sorted(by_key)]

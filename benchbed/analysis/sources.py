@@ -1,0 +1,58 @@
+"""Where a comparison side comes from: a run id in the store, a results.json, or a folder of them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchbed.errors import BenchbedError
+from benchbed.store import RESULTS_FORMAT, Store
+
+
+@dataclass
+class Side:
+    label: str
+    runs: list[dict]
+    #: (result document, environment of its run)
+    results: list[tuple[dict, dict]]
+
+
+def _from_results_json(path: Path) -> tuple[dict, list[dict]]:
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise BenchbedError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError:
+        raise BenchbedError(f"{path} is not valid JSON (corrupt or truncated results file)") from None
+    if not isinstance(data, dict) or data.get("format") != RESULTS_FORMAT or "run" not in data:
+        raise BenchbedError(f"{path} is not a benchbed results file (expected format {RESULTS_FORMAT})")
+    return data["run"], data.get("results") or []
+
+
+def load_side(ref: str, db: Path | None) -> Side:
+    """Resolve ``ref`` to results; every problem is a one-line :class:`BenchbedError`."""
+    path = Path(ref)
+    pairs: list[tuple[dict, list[dict]]] = []
+    if path.is_file():
+        pairs.append(_from_results_json(path))
+    elif path.is_dir():
+        files = sorted(path.rglob("results.json"))
+        if not files:
+            raise BenchbedError(f"{path}: no results.json files in this folder")
+        pairs += [_from_results_json(f) for f in files]
+    else:
+        if db is None or not Path(db).exists():
+            raise BenchbedError(f"{ref!r} is neither a file, a folder nor a run in a store (no store at {db})")
+        store = Store(db)
+        try:
+            run_id = store.latest_run() if ref == "latest" else ref
+            if run_id is None:
+                raise BenchbedError(f"the store {db} has no runs")
+            pairs.append((store.run(run_id), store.results(run_id)))
+        finally:
+            store.close()
+    results = [(doc, run.get("environment") or {}) for run, docs in pairs for doc in docs]
+    if not results:
+        raise BenchbedError(f"{ref}: no results to compare (empty run)")
+    return Side(ref, [run for run, _ in pairs], results)
