@@ -226,7 +226,8 @@ def sweep(
     resolution: ResOpt = None,
     backend: Annotated[str, typer.Option("--backend", help="auto, onnxruntime or null.")] = "auto",
     precision: Annotated[str, typer.Option("--precision", help="Comma list of fp32, fp16, int8.")] = "fp32",
-    scenario: Annotated[str, typer.Option("--scenario", help="Comma list: single-stream, offline.")] =
+    scenario: Annotated[str, typer.Option("--scenario", help="Comma list: single-stream, offline, mlperf-singlestream, "
+                                                             "mlperf-multistream, mlperf-server, mlperf-offline.")] =
         "single-stream,offline",
     quick: Annotated[bool, typer.Option("--quick", help="Short timing profile (0.5 s / 5 iterations).")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Long timing profile (10 s / 100 iterations).")] = False,
@@ -243,6 +244,10 @@ def sweep(
     reports: ReportsOpt = Path("reports"),
     resume: Annotated[bool, typer.Option("--resume", help="Continue the latest run of this same sweep.")] = False,
     run_id: Annotated[Optional[str], typer.Option("--run-id", help="Resume this run.")] = None,
+    sla_p99: Annotated[Optional[str], typer.Option("--sla-p99", help="mlperf-server latency SLA, e.g. 20ms.")] = None,
+    sla_percentile: Annotated[Optional[float], typer.Option("--sla-percentile", help="SLA percentile (99).")] = None,
+    max_queue_delay: Annotated[float, typer.Option("--max-queue-delay", help="MLPerf batcher wait, ms.")] = 2.0,
+    backend_option: Annotated[Optional[list[str]], typer.Option("--backend-option", help="KEY=VALUE, repeatable.")] = None,
     output_format: FormatOpt = OutputFormat.table,
 ) -> None:
     """Generate, export, measure and report every φ: the main job. Resumable with --resume."""
@@ -273,7 +278,9 @@ def sweep(
                          overrides=overrides, backend=chosen, precisions=_csv(precision, "precision"),
                          scenarios=_csv(scenario, "scenario"), profile=profile, max_batch=max_batch, threads=threads,
                          io_binding=io_binding, cell_timeout=cell_timeout, models_dir=str(models),
-                         reports_dir=str(reports))
+                         reports_dir=str(reports), backend_extra=_key_values(backend_option or []),
+                         sla_ms=_milliseconds(sla_p99, "--sla-p99") if sla_p99 is not None else None,
+                         sla_percentile=sla_percentile, max_queue_delay_ms=max_queue_delay, loadgen_strict=strict)
     validate_config(config)
     ensure_writable_dir(models, "--models")
     ensure_writable_dir(reports, "--reports")
@@ -303,6 +310,32 @@ def sweep(
         store.close()
     _print_results(run, results, quiet)
     say(f"report: {report}\nresults: {report.parent / 'results.json'}")
+
+
+def _milliseconds(text: str, flag: str) -> float:
+    """'20ms', '0.02s', '20' (ms) -> milliseconds."""
+    import re
+
+    match = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*(ms|s|us)?\s*", text)
+    if not match:
+        raise BenchbedError(f"{flag}: expected a duration like 20ms or 0.02s, got {text!r}")
+    value = float(match.group(1)) * {"ms": 1.0, "s": 1e3, "us": 1e-3, None: 1.0}[match.group(2)]
+    if value <= 0:
+        raise BenchbedError(f"{flag} must be > 0, got {text}")
+    return value
+
+
+def _key_values(items: list[str]) -> dict:
+    out: dict = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise BenchbedError(f"--backend-option expects KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out
 
 
 def _print_results(run: dict, results: list[dict], as_json: bool) -> None:

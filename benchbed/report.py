@@ -95,6 +95,7 @@ def render_markdown(run: dict, results: list[dict]) -> str:
         if problems:
             parts += ["Reasons and warnings:", ""] + problems + [""]
     parts += _throughput_by_batch(results)
+    parts += _server_searches(results)
     parts += ["Published top-1: EfficientNet paper Table 2 (arXiv v5); tv acc@1: torchvision weights "
               "(B1: V1 / V2). `*`: fp32 reference accuracy, this precision unmeasured. Untrained networks are "
               "measured: accuracy columns describe the published models of the same architecture.", "",
@@ -126,6 +127,27 @@ def _throughput_by_batch(results: list[dict]) -> list[str]:
     rows = [[network, precision] + [row.get(b, "") for b in batches] for (network, precision), row in table.items()]
     return ["### offline: throughput (img/s) by batch", "",
             _md_table(["network", "precision"] + [f"b{b}" for b in batches], rows), ""]
+
+
+def _server_searches(results: list[dict]) -> list[str]:
+    """MLPerf Server: the highest VALID QPS under the SLA, and how it was found."""
+    rows = []
+    for doc in results:
+        search = (doc.get("loadgen") or {}).get("search")
+        if doc["cell"]["scenario"] != "mlperf-server" or not search:
+            continue
+        options = doc["timing"]["profile"]
+        best = f"{search['best_qps']:.4g}" if search["best_qps"] else "none"
+        rows.append([doc["cell"]["network"], doc["cell"]["precision"], best,
+                     f"p{(options.get('percentile') or 0.99) * 100:g} <= {options.get('sla_ms')} ms",
+                     f"{doc['stats']['p99_ms']:.3g}", f"max batch {options['batcher']['max_batch']}, "
+                     f"wait {options['batcher']['max_queue_delay_ms']:g} ms", str(len(search["trials"])),
+                     search["note"]])
+    if not rows:
+        return []
+    return ["### mlperf-server: highest VALID QPS under the SLA (MLPerf LoadGen)", "",
+            _md_table(["network", "precision", "QPS", "SLA", "p99 ms at that load", "batcher", "LoadGen runs",
+                       "search"], rows), ""]
 
 
 def write_report(run: dict, results: list[dict], reports_dir: Path) -> Path:

@@ -79,7 +79,39 @@ class Offline:
         return max(ok, key=_throughput) if ok else (next(iter(done.values())) if done else None)
 
 
-SCENARIOS: dict[str, Scenario] = {s.name: s for s in (SingleStream(), Offline())}
+@dataclass(frozen=True)
+class MLPerf:
+    """An MLPerf LoadGen scenario: one cell, run by the real LoadGen in the worker.
+
+    Its batch is what the SUT may batch: 1 for single-stream, 8 samples per query for multi-stream,
+    the dynamic batcher's ``--max-batch`` for server and offline.
+    """
+
+    name: str
+    description: str
+
+    def batch(self, limits: Limits) -> int:
+        if self.name == "mlperf-singlestream":
+            return 1
+        if self.name == "mlperf-multistream":
+            return 8
+        return limits.max_batch
+
+    def next_batch(self, done: dict[int, dict], limits: Limits) -> int | None:
+        return None if done else self.batch(limits)
+
+    def best(self, done: dict[int, dict]) -> dict | None:
+        return next(iter(done.values()), None)
+
+
+MLPERF = (
+    MLPerf("mlperf-singlestream", "MLPerf LoadGen SingleStream: one query of one sample at a time, p90 latency"),
+    MLPerf("mlperf-multistream", "MLPerf LoadGen MultiStream: queries of 8 samples, p99 latency"),
+    MLPerf("mlperf-server", "MLPerf LoadGen Server: Poisson arrivals; highest VALID QPS under the latency SLA"),
+    MLPerf("mlperf-offline", "MLPerf LoadGen Offline: all samples at once, throughput"),
+)
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in (SingleStream(), Offline(), *MLPERF)}
 
 
 def get_scenario(name: str) -> Scenario:

@@ -38,6 +38,11 @@ class SweepConfig:
     threads: int | None = None
     io_binding: bool = True
     cell_timeout: float | None = None
+    backend_extra: dict = field(default_factory=dict)
+    sla_ms: float | None = None  # MLPerf server / multistream latency bound
+    sla_percentile: float | None = None
+    max_queue_delay_ms: float = 2.0
+    loadgen_strict: bool = False
     models_dir: str = "models"
     reports_dir: str = "reports"
     extra: dict = field(default_factory=dict)
@@ -58,6 +63,8 @@ class SweepConfig:
     def timeout(self) -> float:
         if self.cell_timeout:
             return self.cell_timeout
+        if any(s.startswith("mlperf-") for s in self.scenarios):
+            return 3600.0 if not self.loadgen_strict else 14 * 700.0
         p = self.profile
         return 300.0 + 2.0 * (p.max_seconds + max(p.warmup_seconds, 1.0) * 2)
 
@@ -97,6 +104,19 @@ def validate_config(config: SweepConfig) -> None:
         raise BenchbedError(f"--threads must be >= 1, got {config.threads}")
     if config.cell_timeout is not None and config.cell_timeout <= 0:
         raise BenchbedError(f"--cell-timeout must be > 0 seconds, got {config.cell_timeout}")
+    if config.sla_ms is not None and not config.sla_ms > 0:
+        raise BenchbedError(f"--sla-p99 must be > 0, got {config.sla_ms:g} ms")
+    if config.sla_percentile is not None and not 50 <= config.sla_percentile < 100:
+        raise BenchbedError(f"--sla-percentile must be in [50, 100), got {config.sla_percentile:g}")
+    if "mlperf-server" in config.scenarios and config.sla_ms is None:
+        raise BenchbedError("--scenario mlperf-server needs a latency SLA: add --sla-p99 20ms")
+    if config.max_queue_delay_ms < 0:
+        raise BenchbedError(f"--max-queue-delay must be >= 0 ms, got {config.max_queue_delay_ms:g}")
+    if any(s.startswith("mlperf-") for s in config.scenarios):
+        try:
+            import mlperf_loadgen  # noqa: F401
+        except ImportError:
+            raise BenchbedError("MLPerf scenarios need LoadGen: pip install 'benchbed[mlperf]'") from None
     config.profile.validate()
 
 
@@ -177,7 +197,14 @@ def run_sweep(config: SweepConfig, store: Store, run_id: str, ui: SweepUI = Sile
                                    "parity_seed": PARITY_SEED, "parity_tolerance": get_precision(precision).tolerance,
                                    "resolution": spec.resolution, "profile": config.profile.to_dict(),
                                    "backend_options": {"threads": config.threads, "io_binding": config.io_binding,
-                                                       "extra": {}},
+                                                       "extra": dict(config.backend_extra)},
+                                   "mlperf": {"duration_ms": int(max(config.profile.min_seconds, 1.0) * 1000),
+                                              "strict": config.loadgen_strict, "sla_ms": config.sla_ms,
+                                              "percentile": config.sla_percentile / 100
+                                              if config.sla_percentile else None,
+                                              "max_queue_delay_ms": config.max_queue_delay_ms,
+                                              "log_dir": str(reports / run_id / "loadgen" /
+                                                             cell_key(cell).replace("|", "__").replace("@", "_"))},
                                    "network_info": info | {"artifact_sha256": artifact.sha256,
                                                            "export_parity": artifact.manifest["parity"]}}
                             document = cell_runner(job, config.timeout(), lambda p, lab=cell_label: ui.phase(lab, p))

@@ -96,6 +96,13 @@ def measure(job: dict) -> dict:
             parity["tolerance"] = job["parity_tolerance"]
             parity["passed"] = bool(np.isfinite(parity["max_rel_error"])
                                     and parity["max_rel_error"] <= job["parity_tolerance"])
+        if cell["scenario"].startswith("mlperf-"):
+            before = _host_reading()
+            loadgen = _measure_loadgen(job, runner)
+            after = _host_reading()
+            device_memory = runner.device_memory()
+            return _loadgen_document(job, backend, runner, options, loadgen, parity, activate_seconds, rss_idle,
+                                     before, after, device_memory)
         runner.set_input(synthetic_images(cell["batch"], job["resolution"], seed=7 + cell["batch"]))
         before = _host_reading()
         timings = time_runner(runner.infer, profile, _phase)
@@ -128,6 +135,114 @@ def measure(job: dict) -> dict:
                    "device": device_memory},
         "parity": parity,
         "host": host,
+        "backend": {"name": backend.name, "options": options.to_dict(), "details": runner.details},
+    }
+
+
+def _probe_latency_ms(runner, resolution: int, batch: int, repeats: int = 5) -> float:
+    from benchbed.synthetic import synthetic_images
+
+    runner.set_input(synthetic_images(batch, resolution, seed=5))
+    runner.infer()
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        runner.infer()
+        samples.append((time.perf_counter() - started) * 1e3)
+    return float(np.median(samples))
+
+
+def _measure_loadgen(job: dict, runner) -> dict:
+    """Drive the runner with MLPerf LoadGen; the server scenario searches for its highest VALID QPS."""
+    from benchbed.loadgen.adapters import BatcherSettings
+    from benchbed.loadgen.run import LoadGenOptions, run_loadgen
+    from benchbed.loadgen.server_search import search_max_qps
+
+    spec = job["mlperf"]
+    cell = job["cell"]
+    batcher = BatcherSettings(max_batch=cell["batch"] if cell["scenario"] in ("mlperf-server", "mlperf-offline")
+                              else 1, max_queue_delay_ms=spec["max_queue_delay_ms"])
+    options = LoadGenOptions(cell["scenario"], duration_ms=spec["duration_ms"], strict=spec["strict"],
+                             sla_ms=spec.get("sla_ms"), percentile=spec.get("percentile"), batcher=batcher)
+    log_dir = Path(spec["log_dir"])
+    _phase("probe")
+    single_ms = _probe_latency_ms(runner, job["resolution"], 1)
+    batch_ms = _probe_latency_ms(runner, job["resolution"], batcher.max_batch) if batcher.max_batch > 1 else single_ms
+    _phase("loadgen")
+    if cell["scenario"] != "mlperf-server":
+        summary = run_loadgen(runner, job["resolution"], options, log_dir, batch_ms if batcher.max_batch > 1
+                              else single_ms)
+        return {"summary": summary, "options": options.to_dict(), "probe_ms": {"batch1": single_ms,
+                                                                               "max_batch": batch_ms}}
+    capacity = batcher.max_batch * 1e3 / batch_ms
+    trials = []
+
+    def trial(qps: float) -> dict:
+        _phase(f"loadgen server {qps:.4g} QPS")
+        summary = run_loadgen(runner, job["resolution"], options, log_dir / f"qps-{qps:.6g}", single_ms, qps)
+        trials.append(summary)
+        return summary
+
+    result = search_max_qps(trial, start_qps=capacity / 2, min_qps=max(capacity / 32, 0.05), max_qps=capacity * 2,
+                            precision=spec.get("search_precision", 0.05), max_trials=spec.get("max_trials", 12),
+                            service_ms=single_ms, sla_ms=options.sla_ms)
+    summary = result.best or (trials[-1] if trials else _unmeasured_summary(options, single_ms, result.note))
+    return {"summary": summary, "options": options.to_dict(), "probe_ms": {"batch1": single_ms, "max_batch": batch_ms},
+            "search": {"best_qps": result.best_qps, "met_sla": result.met_sla, "note": result.note,
+                       "capacity_estimate_qps": capacity,
+                       "trials": [{k: t[k] for k in ("target_qps", "valid", "reasons", "throughput_sps",
+                                                     "percentiles_ms", "query_count", "log_dir")}
+                                  for t in result.trials]}}
+
+
+def _unmeasured_summary(options, single_ms: float, note: str) -> dict:
+    """What a server search reports when no LoadGen run was worth starting (the SLA is below one inference)."""
+    return {"valid": False, "reasons": [], "scenario": "Server", "target_qps": None, "throughput_sps": 0.0,
+            "percentiles_ms": {f"p{p:g}_ms": single_ms for p in (50, 90, 95, 97, 99, 99.9)}, "mean_ms": single_ms,
+            "min_ms": single_ms, "max_ms": single_ms, "latency_unit": "sample (unloaded probe)", "query_count": 0,
+            "overlatency_query_count": None, "early_stopping": {"met": None, "result": note},
+            "loadgen_version": None, "wall_seconds": 0.0, "batch_sizes": {"mean": 0.0, "max": 0},
+            "sut_latencies_ms": [], "log_dir": None}
+
+
+def _loadgen_document(job: dict, backend, runner, options, loadgen: dict, parity, activate_seconds: float,
+                      rss_idle: int, before: dict, after: dict, device_memory) -> dict:
+    from benchbed.measure.validity import Verdict
+
+    cell = job["cell"]
+    summary = loadgen["summary"]
+    samples = summary.pop("sut_latencies_ms", [])
+    reasons = list(summary["reasons"])
+    search = loadgen.get("search")
+    if search is not None and not search["met_sla"]:
+        reasons.append(search["note"])
+    if parity is not None and not parity.get("passed", False):
+        reasons.append(f"parity failed: max relative error {parity['max_rel_error']:.2e} > {parity['tolerance']}")
+    verdict = Verdict(summary["valid"] and not reasons, reasons, [])
+    p = summary["percentiles_ms"]
+    values = np.asarray(samples) if samples else np.asarray([summary["mean_ms"]])
+    mean = float(values.mean())
+    std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    stats = {"count": int(summary["query_count"] or 0), "mean_ms": summary["mean_ms"], "std_ms": std,
+             "cov": std / mean if mean else 0.0, "min_ms": summary["min_ms"], "max_ms": summary["max_ms"],
+             "p50_ms": p["p50_ms"], "p90_ms": p["p90_ms"], "p95_ms": p["p95_ms"], "p99_ms": p["p99_ms"],
+             "throughput_ips": summary["throughput_sps"], "batch": cell["batch"],
+             "source": "LoadGen (latency from query issue to completion)"}
+    wall = after["wall"] - before["wall"]
+    foreign = max(0.0, ((after["busy"] - before["busy"]) - (after["own"] - before["own"])) / wall) if wall else None
+    peak_rss = _peak_rss_bytes()
+    return {
+        "status": "ok", "cell": cell, "network_info": job.get("network_info"), "validity": verdict.to_dict(),
+        "stats": stats, "first_inference_ms": loadgen["probe_ms"]["batch1"], "samples_ms": samples,
+        "timing": {"clock": "host", "copies_included": runner.semantics.copies_included,
+                   "device": runner.semantics.device, "profile": {"name": "loadgen", **loadgen["options"]},
+                   "measured_seconds": summary["wall_seconds"], "activate_seconds": activate_seconds},
+        "loadgen": {k: v for k, v in summary.items()} | {"probe_ms": loadgen["probe_ms"], "search": search},
+        "memory": {"peak_rss_bytes": peak_rss, "idle_rss_bytes": rss_idle, "rss_increase_bytes": peak_rss - rss_idle,
+                   "artifact_bytes": Path(job["artifact"]).stat().st_size if backend.computes else 0,
+                   "device": device_memory},
+        "parity": parity,
+        "host": {"cpu_mhz_before": before["mhz"], "cpu_mhz_after": after["mhz"], "foreign_cpu_cores": foreign},
         "backend": {"name": backend.name, "options": options.to_dict(), "details": runner.details},
     }
 

@@ -69,23 +69,31 @@ def test_null_backend_sweep(tmp_path):
 
 
 def test_sigkill_mid_sweep_keeps_cells_and_resume_measures_only_the_rest(tmp_path):
-    args = ["sweep", "--phi", "0-3", *TINY_ARGS, "--quick", "--duration", "1.0", "--iterations", "5",
+    args = ["sweep", "--phi", "0-3", *TINY_ARGS, "--quick", "--duration", "3.0", "--iterations", "5",
             "--scenario", "single-stream", *_paths(tmp_path)]
     db = tmp_path / "r" / "bb.sqlite"
+    private_tmp = tmp_path / "tmp"  # the workers' job files land here, so only this sweep's workers match
+    private_tmp.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "benchbed.cli", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, env=dict(os.environ, TMPDIR=str(private_tmp)))
+
+    def workers() -> list[str]:
+        return subprocess.run(["pgrep", "-f", f"benchbed.worker {private_tmp}"], capture_output=True,
+                              text=True).stdout.split()
+
     deadline = time.time() + 240
-    while time.time() < deadline:
-        if db.exists() and len(_rows(db)) >= 1:
+    while time.time() < deadline:  # kill with one cell stored and the next one in flight
+        if db.exists() and len(_rows(db)) >= 1 and workers():
             break
-        time.sleep(0.2)
+        time.sleep(0.1)
+    assert workers(), "a worker was running when the sweep was killed"
+    time.sleep(1.0)  # into its 3 s measuring phase, where it writes nothing a closed pipe could stop
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     before = _rows(db)
     assert 1 <= len(before) < 4, "killed mid-sweep with some but not all cells finished"
-    time.sleep(1.0)
-    orphans = subprocess.run(["pgrep", "-f", f"benchbed.worker"], capture_output=True, text=True).stdout.split()
-    assert not orphans, "the worker died with the sweep"
+    time.sleep(0.5)  # a worker measures for 3 s: an orphan would still be running now
+    assert not workers(), "the worker died with the sweep"
 
     resumed = run_cli(*args, "--resume", "--format", "json")
     assert resumed.returncode == 0, resumed.stderr

@@ -1,7 +1,12 @@
-"""The ``null`` backend: does no work, so its figures are the harness's own per-inference overhead."""
+"""The ``null`` backend: does no work, so its figures are the harness's own per-inference overhead.
+
+For testing load generators against a known answer it can also pretend to work: backend options
+``service_ms`` (per call) and ``per_sample_ms`` (per image in the batch) make ``infer`` sleep.
+"""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,17 +19,20 @@ class NullRunner:
     semantics = TimingSemantics(clock="host", copies_included=False, device="none",
                                 notes="no work: measures the timing loop itself")
 
-    def __init__(self) -> None:
-        self.details: dict = {}
+    def __init__(self, service_ms: float = 0.0, per_sample_ms: float = 0.0) -> None:
+        self.service_ms, self.per_sample_ms = float(service_ms), float(per_sample_ms)
+        self.details: dict = {"service_ms": self.service_ms, "per_sample_ms": self.per_sample_ms}
+        self._batch_size = 1
 
     def activate(self) -> None:
         pass
 
     def set_input(self, batch: np.ndarray) -> None:
-        self._batch = batch
+        self._batch_size = len(batch)
 
     def infer(self) -> None:
-        pass
+        if self.service_ms or self.per_sample_ms:
+            time.sleep((self.service_ms + self.per_sample_ms * self._batch_size) / 1e3)
 
     def outputs(self) -> np.ndarray | None:
         return None
@@ -46,4 +54,7 @@ class NullBackend:
         return True, "always available"
 
     def prepare(self, artifact: Path, options: BackendOptions) -> NullRunner:
-        return NullRunner()
+        unknown = set(options.extra) - {"service_ms", "per_sample_ms"}
+        if unknown:
+            raise ValueError(f"null backend: unknown option(s) {', '.join(sorted(unknown))}")
+        return NullRunner(**options.extra)
