@@ -248,6 +248,10 @@ def sweep(
     sla_percentile: Annotated[Optional[float], typer.Option("--sla-percentile", help="SLA percentile (99).")] = None,
     max_queue_delay: Annotated[float, typer.Option("--max-queue-delay", help="MLPerf batcher wait, ms.")] = 2.0,
     backend_option: Annotated[Optional[list[str]], typer.Option("--backend-option", help="KEY=VALUE, repeatable.")] = None,
+    executor: Annotated[str, typer.Option("--executor", help="local (worker processes) or ray.")] = "local",
+    address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (default: a local one).")] = None,
+    hardware: Annotated[Optional[str], typer.Option("--hardware", help="Ray: node types, comma list (A100, hw:LABEL).")] = None,
+    ray_retries: Annotated[int, typer.Option("--ray-retries", help="Ray: retries of a cell whose node died.")] = 1,
     output_format: FormatOpt = OutputFormat.table,
 ) -> None:
     """Generate, export, measure and report every φ: the main job. Resumable with --resume."""
@@ -280,8 +284,15 @@ def sweep(
                          io_binding=io_binding, cell_timeout=cell_timeout, models_dir=str(models),
                          reports_dir=str(reports), backend_extra=_key_values(backend_option or []),
                          sla_ms=_milliseconds(sla_p99, "--sla-p99") if sla_p99 is not None else None,
-                         sla_percentile=sla_percentile, max_queue_delay_ms=max_queue_delay, loadgen_strict=strict)
+                         sla_percentile=sla_percentile, max_queue_delay_ms=max_queue_delay, loadgen_strict=strict,
+                         hardware=_csv(hardware, "hardware") if hardware else [])
     validate_config(config)
+    if executor not in ("local", "ray"):
+        raise BenchbedError(f"unknown --executor {executor!r}; choose local or ray")
+    if executor == "local" and (address or hardware):
+        raise BenchbedError("--address and --hardware need --executor ray")
+    if ray_retries < 0:
+        raise BenchbedError(f"--ray-retries must be >= 0, got {ray_retries}")
     ensure_writable_dir(models, "--models")
     ensure_writable_dir(reports, "--reports")
     quiet = output_format is OutputFormat.json
@@ -294,11 +305,18 @@ def sweep(
         rid, resumed = open_run(store, config, env, resume, run_id)
         say(f"run {rid}" + (" (resumed: measuring only missing cells)" if resumed else "") + f", store {db}")
         try:
+            def make_executor(ui):
+                if executor != "ray":
+                    return None
+                from benchbed.ray_executor import RayExecutor
+
+                return RayExecutor(address, config.timeout(), config.hardware, retries=ray_retries)
+
             if quiet:
-                results = run_sweep(config, store, rid)
+                results = run_sweep(config, store, rid, executor=make_executor(None))
             else:
                 with RichSweepUI(err_console) as ui:
-                    results = run_sweep(config, store, rid, ui)
+                    results = run_sweep(config, store, rid, ui, executor=make_executor(ui))
         except KeyboardInterrupt:
             kept = len(store.results(rid))
             err_console.print(f"benchbed: interrupted; {kept} finished cells kept in {db}. Resume with the same "

@@ -28,9 +28,10 @@ def scenario_rows(results: list[dict]) -> dict[str, list[dict]]:
     grouped: dict[tuple, dict[int, dict]] = defaultdict(dict)
     for doc in results:
         cell = doc["cell"]
-        grouped[(cell["scenario"], cell["network"], cell["backend"], cell["precision"])][int(cell["batch"])] = doc
+        grouped[(cell["scenario"], cell["network"], cell["backend"], cell["precision"],
+                 cell.get("hardware"))][int(cell["batch"])] = doc
     out: dict[str, list[dict]] = defaultdict(list)
-    for (scenario, network, backend, precision), by_batch in grouped.items():
+    for (scenario, network, backend, precision, _hardware), by_batch in grouped.items():
         best = SCENARIOS[scenario].best(by_batch) if scenario in SCENARIOS else next(iter(by_batch.values()))
         out[scenario].append(_row(best, backend))
     for rows in out.values():
@@ -42,7 +43,10 @@ def _row(doc: dict, backend: str) -> dict:
     info = doc.get("network_info") or {}
     cell = doc["cell"]
     exact = info.get("mode") == "preset" and not info.get("overrides")
-    row = {"phi": info.get("phi"), "network": cell["network"], "mode": info.get("mode"),
+    host = (doc.get("environment") or {}).get("hostname")
+    where = cell.get("hardware") or host
+    row = {"phi": info.get("phi"), "network": cell["network"] + (f" [{where}]" if where else ""),
+           "hardware": cell.get("hardware"), "host": host, "mode": info.get("mode"),
            "resolution": info.get("resolution"), "params": info.get("params"), "macs": info.get("macs"),
            "paper_top1": paper_top1(cell["network"]) if exact else None,
            "torchvision_acc1": torchvision_top1(cell["network"]) if exact else None,

@@ -35,7 +35,9 @@ CREATE TABLE IF NOT EXISTS results (
 
 
 def cell_key(cell: dict) -> str:
-    return "|".join(str(cell[k]) for k in ("network", "backend", "precision", "scenario", "batch"))
+    """(network, backend, precision, scenario, batch), plus the hardware type on multi-hardware sweeps."""
+    key = "|".join(str(cell[k]) for k in ("network", "backend", "precision", "scenario", "batch"))
+    return key + (f"|{cell['hardware']}" if cell.get("hardware") else "")
 
 
 class Store:

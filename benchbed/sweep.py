@@ -43,6 +43,7 @@ class SweepConfig:
     sla_percentile: float | None = None
     max_queue_delay_ms: float = 2.0
     loadgen_strict: bool = False
+    hardware: list = field(default_factory=list)  # Ray: node types to measure on (each cell once per type)
     models_dir: str = "models"
     reports_dir: str = "reports"
     extra: dict = field(default_factory=dict)
@@ -144,84 +145,159 @@ def open_run(store: Store, config: SweepConfig, environment: dict, resume: bool,
                             config.sha(), environment), False
 
 
-def run_sweep(config: SweepConfig, store: Store, run_id: str, ui: SweepUI = SilentUI(),
-              cell_runner: Callable[[dict, float, Callable[[str], None]], dict] = run_cell) -> list[dict]:
-    """Measure every missing cell of ``run_id``; returns the run's result documents."""
+def make_job(config: SweepConfig, spec, precision: str, cell: dict, run_id: str, order: int) -> dict:
+    """Everything a node needs to measure one cell, including how to make its artifact (JSON only)."""
+    reports = Path(config.reports_dir)
+    return {
+        "cell": cell, "order": order,
+        "export": {"phi": spec.scaling.phi, "mode": spec.scaling.mode, "alpha": spec.scaling.alpha,
+                   "beta": spec.scaling.beta, "gamma": spec.scaling.gamma, "overrides": dict(config.overrides),
+                   "precision": precision, "models_dir": config.models_dir},
+        "parity_tolerance": get_precision(precision).tolerance, "resolution": spec.resolution,
+        "profile": config.profile.to_dict(),
+        "backend_options": {"threads": config.threads, "io_binding": config.io_binding,
+                            "extra": dict(config.backend_extra)},
+        "mlperf": {"duration_ms": int(max(config.profile.min_seconds, 1.0) * 1000), "strict": config.loadgen_strict,
+                   "sla_ms": config.sla_ms,
+                   "percentile": config.sla_percentile / 100 if config.sla_percentile else None,
+                   "max_queue_delay_ms": config.max_queue_delay_ms,
+                   "log_dir": str(reports / run_id / "loadgen" / cell_key(cell).replace("|", "__").replace("@", "_"))},
+        "network_info": spec.summary(),
+    }
+
+
+def resolve_artifact(job: dict, progress: Callable[[str], None] = lambda m: None) -> dict:
+    """Export (or reuse from the cache) the job's artifact here, on the machine that will measure it.
+
+    Returns the job with ``artifact``/``reference`` set, or raises :class:`BenchbedError` for a bad
+    ``--models`` folder; any other export failure is returned as ``{"export_error": ...}``.
+    """
+    from benchbed.arch import network_spec
     from benchbed.export import PARITY_SEED, export_network
 
+    e = job["export"]
+    spec = network_spec(e["phi"], e["mode"], alpha=e["alpha"], beta=e["beta"], gamma=e["gamma"], **e["overrides"])
+    try:
+        artifact = export_network(spec, e["precision"], e["models_dir"], progress=progress)
+    except BenchbedError as exc:
+        if "cannot write to" in str(exc):
+            raise  # a bad --models folder is the user's to fix, not a failed cell
+        return dict(job, export_error=f"export failed: {exc}")
+    except Exception as exc:  # an export crash fails this network's cells, not the sweep
+        return dict(job, export_error=f"export failed: {type(exc).__name__}: {exc}")
+    return dict(job, artifact=str(artifact.path), reference=str(artifact.path.parent / "reference_outputs.npy"),
+                parity_seed=PARITY_SEED, network_info=job["network_info"] | {
+                    "artifact_sha256": artifact.sha256, "export_parity": artifact.manifest["parity"]})
+
+
+def export_failure(job: dict) -> dict:
+    return {"status": "failed", "cell": job["cell"], "network_info": job.get("network_info"),
+            "error": job["export_error"]}
+
+
+class Executor(Protocol):
+    """Runs submitted jobs; ``next_done`` blocks until one finishes and returns its result document."""
+
+    def submit(self, job: dict, label: str) -> None: ...
+
+    def pending(self) -> int: ...
+
+    def next_done(self) -> tuple[str, dict]: ...
+
+    def close(self) -> None: ...
+
+
+class LocalExecutor:
+    """One cell at a time on this machine, each in a fresh worker process (the default).
+
+    Jobs run in sweep order (a network's offline batches finish before the next network starts);
+    artifacts are exported here, just before their first cell.
+    """
+
+    def __init__(self, timeout: float, ui: "SweepUI",
+                 cell_runner: Callable[[dict, float, Callable[[str], None]], dict] = run_cell) -> None:
+        self.timeout, self.ui, self.cell_runner = timeout, ui, cell_runner
+        self._queue: list[tuple[int, int, dict, str]] = []
+        self._count = 0
+
+    def submit(self, job: dict, label: str) -> None:
+        import heapq
+
+        heapq.heappush(self._queue, (job["order"], self._count, job, label))
+        self._count += 1
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def next_done(self) -> tuple[str, dict]:
+        import heapq
+
+        _, _, job, label = heapq.heappop(self._queue)
+        self.ui.start_cell(label)
+        job = resolve_artifact(job, lambda m: self.ui.phase(label, f"export: {m.split(': ', 1)[-1]}"))
+        if "export_error" in job:
+            return label, export_failure(job)
+        return label, self.cell_runner(job, self.timeout, lambda p: self.ui.phase(label, p))
+
+    def close(self) -> None:
+        pass
+
+
+def run_sweep(config: SweepConfig, store: Store, run_id: str, ui: SweepUI = SilentUI(),
+              cell_runner: Callable[[dict, float, Callable[[str], None]], dict] = run_cell,
+              executor: Executor | None = None) -> list[dict]:
+    """Measure every missing cell of ``run_id``; returns the run's result documents.
+
+    Cells are submitted to the executor as soon as they are known: each group's first batch at
+    once, an offline group's next batch when its previous one has finished.
+    """
     validate_config(config)
     reports = Path(config.reports_dir)
+    executor = executor or LocalExecutor(config.timeout(), ui, cell_runner)
     done = {cell_key(d["cell"]): d for d in store.results(run_id)}
-    specs = _network_specs(config)
-    ui.add_planned(sum(1 for spec in specs for precision in config.precisions for s in config.scenarios
-                       if get_scenario(s).next_batch(_by_batch(done, spec.name, config.backend, precision, s),
-                                                     config.limits()) is not None))
+    groups = [(spec, precision, scenario_name, hardware) for spec in _network_specs(config)
+              for precision in config.precisions for scenario_name in config.scenarios
+              for hardware in (config.hardware or [None])]
+
+    def submit_next(index: int) -> bool:
+        spec, precision, scenario_name, hardware = groups[index]
+        cell = {"network": spec.name, "backend": config.backend, "precision": precision, "scenario": scenario_name}
+        if hardware:
+            cell["hardware"] = hardware
+        batch = get_scenario(scenario_name).next_batch(_by_batch(done, cell), config.limits())
+        if batch is None:
+            return False
+        cell["batch"] = batch
+        executor.submit(make_job(config, spec, precision, cell, run_id, index),
+                        f"{spec.name} {config.backend} {precision} {scenario_name} b{batch}"
+                        + (f" [{hardware}]" if hardware else ""))
+        return True
+
     status = "interrupted"
     try:
-        for spec in specs:
-            info = spec.summary()
-            for precision in config.precisions:
-                label = f"{spec.name} {precision}"
-                artifact, export_error = None, None
-                needs_export = any(
-                    get_scenario(s).next_batch(_by_batch(done, spec.name, config.backend, precision, s),
-                                               config.limits()) is not None for s in config.scenarios)
-                if needs_export:
-                    ui.phase(label, "export")
-                    try:
-                        artifact = export_network(spec, precision, config.models_dir,
-                                                  progress=lambda m: ui.phase(label, f"export: {m.split(': ', 1)[-1]}"))
-                    except BenchbedError as exc:
-                        if "cannot write to" in str(exc):
-                            raise  # a bad --models-dir is the user's to fix, not a failed cell
-                        export_error = f"export failed: {exc}"
-                    except Exception as exc:  # an export crash fails this network's cells, not the sweep
-                        export_error = f"export failed: {type(exc).__name__}: {exc}"
-                for scenario_name in config.scenarios:
-                    scenario = get_scenario(scenario_name)
-                    while True:
-                        by_batch = _by_batch(done, spec.name, config.backend, precision, scenario_name)
-                        batch = scenario.next_batch(by_batch, config.limits())
-                        if batch is None:
-                            break
-                        cell = {"network": spec.name, "backend": config.backend, "precision": precision,
-                                "scenario": scenario_name, "batch": batch}
-                        cell_label = f"{spec.name} {config.backend} {precision} {scenario_name} b{batch}"
-                        ui.start_cell(cell_label)
-                        if artifact is None:
-                            document = {"status": "failed", "cell": cell, "network_info": info,
-                                        "error": export_error or "no artifact"}
-                        else:
-                            job = {"cell": cell, "artifact": str(artifact.path),
-                                   "reference": str(artifact.path.parent / "reference_outputs.npy"),
-                                   "parity_seed": PARITY_SEED, "parity_tolerance": get_precision(precision).tolerance,
-                                   "resolution": spec.resolution, "profile": config.profile.to_dict(),
-                                   "backend_options": {"threads": config.threads, "io_binding": config.io_binding,
-                                                       "extra": dict(config.backend_extra)},
-                                   "mlperf": {"duration_ms": int(max(config.profile.min_seconds, 1.0) * 1000),
-                                              "strict": config.loadgen_strict, "sla_ms": config.sla_ms,
-                                              "percentile": config.sla_percentile / 100
-                                              if config.sla_percentile else None,
-                                              "max_queue_delay_ms": config.max_queue_delay_ms,
-                                              "log_dir": str(reports / run_id / "loadgen" /
-                                                             cell_key(cell).replace("|", "__").replace("@", "_"))},
-                                   "network_info": info | {"artifact_sha256": artifact.sha256,
-                                                           "export_parity": artifact.manifest["parity"]}}
-                            document = cell_runner(job, config.timeout(), lambda p, lab=cell_label: ui.phase(lab, p))
-                        store.add_result(run_id, document)  # one transaction: this cell is safe now
-                        done[cell_key(cell)] = document
-                        write_results_json(store, run_id, reports)
-                        ui.finish_cell(cell_label, document)
-                        following = _by_batch(done, spec.name, config.backend, precision, scenario_name)
-                        if scenario.next_batch(following, config.limits()) is not None:
-                            ui.add_planned(1)
+        ui.add_planned(sum(submit_next(i) for i in range(len(groups))))
+        while executor.pending():
+            label, document = executor.next_done()
+            store.add_result(run_id, document)  # one transaction: this cell is safe now
+            done[cell_key(document["cell"])] = document
+            write_results_json(store, run_id, reports)
+            ui.finish_cell(label, document)
+            c = document["cell"]
+            index = next(i for i, (spec, precision, scenario_name, hardware) in enumerate(groups)
+                         if (spec.name, precision, scenario_name, hardware) ==
+                         (c["network"], c["precision"], c["scenario"], c.get("hardware")))
+            if submit_next(index):
+                ui.add_planned(1)
         status = "complete"
     finally:
+        executor.close()
         store.set_run_status(run_id, status)
         write_results_json(store, run_id, reports)
     return store.results(run_id)
 
 
-def _by_batch(done: dict[str, dict], network: str, backend: str, precision: str, scenario: str) -> dict[int, dict]:
-    prefix = f"{network}|{backend}|{precision}|{scenario}|"
-    return {int(key.rsplit("|", 1)[1]): doc for key, doc in done.items() if key.startswith(prefix)}
+def _by_batch(done: dict[str, dict], group: dict) -> dict[int, dict]:
+    """The stored results of one group (a cell without its batch), by batch."""
+    fields = ("network", "backend", "precision", "scenario")
+    return {int(doc["cell"]["batch"]): doc for doc in done.values()
+            if all(doc["cell"][f] == group[f] for f in fields) and doc["cell"].get("hardware") == group.get("hardware")}

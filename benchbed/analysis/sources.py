@@ -52,7 +52,8 @@ def load_side(ref: str, db: Path | None) -> Side:
             pairs.append((store.run(run_id), store.results(run_id)))
         finally:
             store.close()
-    results = [(doc, run.get("environment") or {}) for run, docs in pairs for doc in docs]
+    # multi-machine (Ray) results carry their node's environment; otherwise the run's applies
+    results = [(doc, doc.get("environment") or run.get("environment") or {}) for run, docs in pairs for doc in docs]
     if not results:
         raise BenchbedError(f"{ref}: no results to compare (empty run)")
     return Side(ref, [run for run, _ in pairs], results)
