@@ -492,6 +492,7 @@ def history(
     batch: Annotated[Optional[int], typer.Option("--batch")] = None,
     metric: Annotated[str, typer.Option("--metric", help="p50, p99, throughput or memory.")] = "p50",
     min_effect: Annotated[float, typer.Option("--min-effect", help="Smallest step that counts.")] = 0.05,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Also draw the trends to a .png or .svg.")] = None,
     output_format: FormatOpt = OutputFormat.table,
 ) -> None:
     """A cell's trend across the stored runs, with step changes (change points), not single spikes."""
@@ -511,6 +512,16 @@ def history(
         store.close()
     if not found:
         raise BenchbedError("no stored results match these filters")
+    if plot is not None:
+        from benchbed.analysis.history import plot_trends
+
+        if plot.suffix not in (".png", ".svg"):
+            raise BenchbedError(f"--plot {plot}: use a .png or .svg file name")
+        try:
+            plot_trends(found, str(plot), metric)
+        except OSError as exc:
+            raise BenchbedError(f"cannot write --plot {plot}: {exc.strerror or exc}") from None
+        err_console.print(f"plot: {plot}", highlight=False)
     if output_format is OutputFormat.json:
         print(json.dumps([t.to_dict() for t in found], indent=2))
         return

@@ -127,6 +127,9 @@ def test_history_from_the_store(tmp_path):
     assert json.loads(result.stdout)[0]["change_points"][0]["index"] == 4
     table = run_cli("history", "--db", str(tmp_path / "h.sqlite"))
     assert table.returncode == 0 and "|" in table.stdout
+    plotted = run_cli("history", "--db", str(tmp_path / "h.sqlite"), "--plot", str(tmp_path / "trend.png"))
+    assert plotted.returncode == 0 and (tmp_path / "trend.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert run_cli("history", "--db", str(tmp_path / "h.sqlite"), "--plot", str(tmp_path / "t.gif")).returncode == 2
     assert run_cli("history", "--db", str(tmp_path / "h.sqlite"), "--network", "zzz").returncode == 2
     assert run_cli("history", "--db", str(tmp_path / "h.sqlite"), "--metric", "joules").returncode == 2
 

@@ -117,3 +117,30 @@ def trends(store: Store, metric: str = "p50", filters: dict | None = None, min_s
     for trend in by_key.values():
         trend.change_points = change_points(trend.points, min_size=min_size, min_effect=min_effect)
     return [by_key[k] for k in sorted(by_key)]
+
+
+def plot_trends(found: list[Trend], path: str, metric: str = "p50", limit: int = 12) -> str:
+    """One panel per cell: the metric per run, step changes as vertical lines, segment medians as steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = found[:limit]
+    fig, axes = plt.subplots(len(shown), 1, figsize=(8, 2.2 * len(shown)), squeeze=False)
+    for ax, trend in zip(axes[:, 0], shown):
+        values = [p.value for p in trend.points]
+        ax.plot(range(len(values)), values, marker="o", lw=1)
+        bounds = [0, *trend.change_points, len(values)]
+        for lo, hi in zip(bounds, bounds[1:]):
+            level = float(np.median(values[lo:hi]))
+            ax.hlines(level, lo - 0.3, hi - 0.7, colors="tab:orange", lw=2)
+        for index in trend.change_points:
+            ax.axvline(index - 0.5, color="tab:red", ls="--", lw=1)
+        ax.set_title(trend.key, fontsize=8)
+        ax.set_ylabel({"p50": "p50 ms", "p99": "p99 ms", "throughput": "img/s", "memory": "peak RSS bytes"}[metric])
+    axes[-1, 0].set_xlabel("run (oldest first)")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
