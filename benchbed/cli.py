@@ -66,13 +66,6 @@ def _specs(phi: str, mode: str, alpha: float, beta: float, gamma: float, width: 
                          resolution=resolution) for p in parse_phi_list(phi, mode)]
 
 
-def _fmt_count(value: float) -> str:
-    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if value >= size:
-            return f"{value / size:.2f}{unit}"
-    return f"{value:g}"
-
-
 @app.command()
 def generate(
     phi: PhiOpt = "0-7",
@@ -87,6 +80,7 @@ def generate(
 ) -> None:
     """Show the scaled networks: coefficients, blocks, params, MACs, FLOPS multiple (no torch needed)."""
     from benchbed.published import paper_gflops
+    from benchbed.report import human_count
 
     specs = _specs(phi, mode, alpha, beta, gamma, width, depth, resolution)
     rows = [spec.summary() for spec in specs]
@@ -100,7 +94,8 @@ def generate(
     for row in rows:
         paper = paper_gflops(row["name"]) if row["mode"] == "preset" and not row["overrides"] else None
         table.add_row(f"{row['phi']:g}", row["name"], row["mode"], f"{row['width']:.3f}", f"{row['depth']:.3f}",
-                      str(row["resolution"]), str(row["blocks"]), _fmt_count(row["params"]), _fmt_count(row["macs"]),
+                      str(row["resolution"]), str(row["blocks"]), human_count(row["params"]),
+                      human_count(row["macs"]),
                       f"{paper:g}B" if paper else "-", f"{row['predicted_flops_multiple']:.2f}",
                       f"{row['actual_flops_multiple']:.2f}")
     console.print(table)
@@ -389,10 +384,7 @@ def report(
         raise BenchbedError(f"no results store at {db}; run `benchbed sweep` first or pass --db")
     store = Store(db)
     try:
-        rid = store.latest_run() if run_id == "latest" else run_id
-        if rid is None:
-            raise BenchbedError(f"the store {db} has no runs yet")
-        run, results = store.run(rid), store.results(rid)
+        run, results = store.load(run_id)
     finally:
         store.close()
     path = write_report(run, results, reports)

@@ -12,7 +12,8 @@ COLUMNS = ("φ", "network", "mode", "res", "params", "MACs", "paper top-1", "tv 
            "p50 ms", "p99 ms", "img/s", "peak RSS MB", "validity")
 
 
-def _count(value: float | None) -> str:
+def human_count(value: float | None) -> str:
+    """5288548 -> '5.29M'; None -> '-'."""
     if value is None:
         return "-"
     for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
@@ -72,7 +73,7 @@ def row_cells(row: dict) -> list[str]:
     validity = row["validity"] + (f" ({len(row['warnings'])} warn)" if row.get("warnings") else "")
     return [
         "-" if row["phi"] is None else f"{row['phi']:g}", row["network"], row["mode"] or "-",
-        str(row["resolution"] or "-"), _count(row["params"]), _count(row["macs"]), top1,
+        str(row["resolution"] or "-"), human_count(row["params"]), human_count(row["macs"]), top1,
         row["torchvision_acc1"] or "-", row["precision"], str(row["batch"]), ms(row["p50_ms"]), ms(row["p99_ms"]),
         "-" if row["throughput_ips"] is None else f"{row['throughput_ips']:.1f}",
         "-" if row["peak_rss_bytes"] is None else f"{row['peak_rss_bytes'] / 2**20:.0f}", validity,

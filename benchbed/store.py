@@ -90,6 +90,13 @@ class Store:
         return {"run_id": row[0], "created": row[1], "config_sha": row[2], "config": json.loads(row[3]),
                 "environment": json.loads(row[4]), "status": row[5], "finished": row[6]}
 
+    def load(self, ref: str) -> tuple[dict, list[dict]]:
+        """A run and its results by id, or the newest run for ``latest``."""
+        run_id = self.latest_run() if ref == "latest" else ref
+        if run_id is None:
+            raise BenchbedError(f"the store {self.path} has no runs yet")
+        return self.run(run_id), self.results(run_id)
+
     def latest_run(self, config_sha: str | None = None) -> str | None:
         query, args = "SELECT run_id FROM runs", ()
         if config_sha:

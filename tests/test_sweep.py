@@ -143,8 +143,11 @@ def test_ctrl_c_keeps_finished_cells_and_marks_the_run_interrupted(tmp_path):
     args = ["sweep", "--phi", "0-3", *TINY_ARGS, "--quick", "--duration", "1.0", "--iterations", "5",
             "--scenario", "single-stream", *_paths(tmp_path)]
     db = tmp_path / "r" / "bb.sqlite"
+    # a shell that started this test in the background may have set SIGINT to ignored, which the child
+    # would inherit (and Python then installs no KeyboardInterrupt handler): give it the default back
     proc = subprocess.Popen([sys.executable, "-m", "benchbed.cli", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 240
     while time.time() < deadline and not (db.exists() and len(_rows(db)) >= 1):
         time.sleep(0.2)

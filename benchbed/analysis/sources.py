@@ -46,10 +46,7 @@ def load_side(ref: str, db: Path | None) -> Side:
             raise BenchbedError(f"{ref!r} is neither a file, a folder nor a run in a store (no store at {db})")
         store = Store(db)
         try:
-            run_id = store.latest_run() if ref == "latest" else ref
-            if run_id is None:
-                raise BenchbedError(f"the store {db} has no runs")
-            pairs.append((store.run(run_id), store.results(run_id)))
+            pairs.append(store.load(ref))
         finally:
             store.close()
     # multi-machine (Ray) results carry their node's environment; otherwise the run's applies
