@@ -219,7 +219,7 @@ def sweep(
     width: WidthOpt = None,
     depth: DepthOpt = None,
     resolution: ResOpt = None,
-    backend: Annotated[str, typer.Option("--backend", help="auto, onnxruntime or null.")] = "auto",
+    backend: Annotated[str, typer.Option("--backend", help="auto or a backend `benchbed info` lists.")] = "auto",
     precision: Annotated[str, typer.Option("--precision", help="Comma list of fp32, fp16, int8.")] = "fp32",
     scenario: Annotated[str, typer.Option("--scenario", help="Comma list: single-stream, offline, mlperf-singlestream, "
                                                              "mlperf-multistream, mlperf-server, mlperf-offline.")] =

@@ -1,0 +1,95 @@
+"""OpenVINO on the CPU, reading the same ONNX file as every other backend.
+
+Backend options (``--backend-option``): ``hint`` = latency (default) or throughput (OpenVINO's
+PERFORMANCE_HINT), ``inference_precision`` = f32 (default) or bf16 (INFERENCE_PRECISION_HINT; this
+kind of CPU has AVX-512 BF16), ``streams`` (NUM_STREAMS). The timing loop is synchronous: one infer
+request at a time, so a throughput hint's extra streams only help inside one request; OpenVINO's
+benchmark_app keeps several requests in flight instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from benchbed.backends import register
+from benchbed.backends.base import BackendOptions, TimingSemantics
+from benchbed.versions import package_version
+
+HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT"}
+PRECISIONS = {"f32": "f32", "bf16": "bf16"}
+
+
+class OpenVinoRunner:
+    semantics = TimingSemantics(clock="host", copies_included=False, device="cpu",
+                                notes="synchronous infer request, input tensor shared with numpy")
+
+    def __init__(self, artifact: Path, options: BackendOptions) -> None:
+        extra = dict(options.extra)
+        unknown = set(extra) - {"hint", "inference_precision", "streams"}
+        if unknown:
+            raise ValueError(f"openvino: unknown option(s) {', '.join(sorted(unknown))}")
+        hint = str(extra.get("hint", "latency")).lower()
+        precision = str(extra.get("inference_precision", "f32")).lower()
+        if hint not in HINTS or precision not in PRECISIONS:
+            raise ValueError(f"openvino: hint must be one of {', '.join(HINTS)} and inference_precision one of "
+                             f"{', '.join(PRECISIONS)}")
+        self.artifact = artifact
+        self.config = {"PERFORMANCE_HINT": HINTS[hint], "INFERENCE_PRECISION_HINT": PRECISIONS[precision]}
+        if options.threads:
+            self.config["INFERENCE_NUM_THREADS"] = int(options.threads)
+        if "streams" in extra:
+            self.config["NUM_STREAMS"] = str(extra["streams"])
+        self.details = {"device": "CPU", "config": dict(self.config), "openvino": package_version("openvino")}
+        self._request = None
+
+    def activate(self) -> None:
+        import openvino as ov
+
+        core = ov.Core()
+        self._compiled = core.compile_model(core.read_model(str(self.artifact)), "CPU", self.config)
+        self._request = self._compiled.create_infer_request()
+        self.details["streams"] = int(self._compiled.get_property("NUM_STREAMS"))
+        self.details["effective_precision"] = self._compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+        self._dtype = np.float16 if self._compiled.input(0).get_element_type().get_type_name() == "f16" \
+            else np.float32
+
+    def set_input(self, batch: np.ndarray) -> None:
+        import openvino as ov
+
+        self._batch = np.ascontiguousarray(batch.astype(self._dtype, copy=False))
+        self._request.set_input_tensor(ov.Tensor(self._batch, shared_memory=True))
+
+    def infer(self) -> None:
+        self._request.infer()
+
+    def outputs(self) -> np.ndarray | None:
+        return np.array(self._request.get_output_tensor(0).data, dtype=np.float32)
+
+    def deactivate(self) -> None:
+        self._request = None
+        self._compiled = None
+
+    def device_memory(self) -> dict | None:
+        return None
+
+
+@register("openvino")
+class OpenVinoBackend:
+    name = "openvino"
+    description = "OpenVINO Runtime, CPU plugin"
+    computes = True
+
+    def probe(self) -> tuple[bool, str]:
+        try:
+            import openvino as ov
+        except ImportError:
+            return False, "openvino is not installed (pip install 'benchbed[openvino]')"
+        devices = ov.Core().available_devices
+        if "CPU" not in devices:
+            return False, f"OpenVINO sees no CPU device ({', '.join(devices) or 'none'})"
+        return True, f"OpenVINO {ov.__version__} CPU plugin"
+
+    def prepare(self, artifact: Path, options: BackendOptions) -> OpenVinoRunner:
+        return OpenVinoRunner(artifact, options)

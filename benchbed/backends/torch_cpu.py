@@ -1,0 +1,94 @@
+"""PyTorch on the CPU, from the generator's own module (not from the ONNX file).
+
+The artifact's manifest says which network it is (scaling coefficients, overrides, seed), so the
+runner rebuilds exactly that module, weight for weight. Backend options: ``channels_last``
+(default true), ``compile`` (``torch.compile``, default false) and ``dtype`` = fp32 (default) or bf16
+(autocast). Only fp32 artifacts are accepted: the torch backend's precision is its ``dtype``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from benchbed.artifacts import read_json
+from benchbed.backends import register
+from benchbed.backends.base import BackendOptions, TimingSemantics
+from benchbed.versions import package_version
+
+
+class TorchRunner:
+    semantics = TimingSemantics(clock="host", copies_included=False, device="cpu",
+                                notes="torch.inference_mode; the input tensor is created outside the timed region")
+
+    def __init__(self, artifact: Path, options: BackendOptions) -> None:
+        extra = dict(options.extra)
+        unknown = set(extra) - {"channels_last", "compile", "dtype"}
+        if unknown:
+            raise ValueError(f"torch: unknown option(s) {', '.join(sorted(unknown))}")
+        if str(extra.get("dtype", "fp32")) not in ("fp32", "bf16"):
+            raise ValueError("torch: dtype must be fp32 or bf16")
+        manifest = read_json(artifact.with_name(artifact.stem + ".manifest.json"))
+        if not manifest or manifest.get("precision") != "fp32":
+            raise ValueError("torch backend measures fp32 artifacts only (use --backend-option dtype=bf16)")
+        self.key = manifest["key"]
+        self.options = options
+        self.channels_last = bool(extra.get("channels_last", True))
+        self.compile = bool(extra.get("compile", False))
+        self.dtype = str(extra.get("dtype", "fp32"))
+        self.details = {"channels_last": self.channels_last, "compile": self.compile, "dtype": self.dtype,
+                        "torch": package_version("torch")}
+
+    def activate(self) -> None:
+        import torch
+
+        from benchbed.arch import build_model
+
+        if self.options.threads:
+            torch.set_num_threads(int(self.options.threads))
+        self.details["threads"] = torch.get_num_threads()
+        net = self.key["network"]
+        overrides = {k: net[k] for k in net.get("overrides", [])}
+        model = build_model(net["phi"], net["mode"], alpha=net["alpha"], beta=net["beta"], gamma=net["gamma"],
+                            seed=self.key["seed"] if self.key["seed"] >= 0 else 0, **overrides)
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        self._model = torch.compile(model) if self.compile else model
+        self._torch = torch
+
+    def set_input(self, batch: np.ndarray) -> None:
+        tensor = self._torch.from_numpy(np.ascontiguousarray(batch))
+        self._input = tensor.to(memory_format=self._torch.channels_last) if self.channels_last else tensor
+        self._out = None
+
+    def infer(self) -> None:
+        torch = self._torch
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.dtype == "bf16"):
+            self._out = self._model(self._input)
+
+    def outputs(self) -> np.ndarray | None:
+        return None if self._out is None else self._out.float().numpy()
+
+    def deactivate(self) -> None:
+        self._model = None
+
+    def device_memory(self) -> dict | None:
+        return None
+
+
+@register("torch")
+class TorchBackend:
+    name = "torch"
+    description = "PyTorch eager or torch.compile, CPU"
+    computes = True
+
+    def probe(self) -> tuple[bool, str]:
+        try:
+            import torch
+        except ImportError:
+            return False, "torch is not installed"
+        return True, f"torch {torch.__version__} (CPU)"
+
+    def prepare(self, artifact: Path, options: BackendOptions) -> TorchRunner:
+        return TorchRunner(artifact, options)
