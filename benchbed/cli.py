@@ -219,7 +219,8 @@ def sweep(
     width: WidthOpt = None,
     depth: DepthOpt = None,
     resolution: ResOpt = None,
-    backend: Annotated[str, typer.Option("--backend", help="auto or a backend `benchbed info` lists.")] = "auto",
+    backend: Annotated[str, typer.Option("--backend", help="auto, or backends `benchbed info` lists (comma list).")] =
+        "auto",
     precision: Annotated[str, typer.Option("--precision", help="Comma list of fp32, fp16, int8.")] = "fp32",
     scenario: Annotated[str, typer.Option("--scenario", help="Comma list: single-stream, offline, mlperf-singlestream, "
                                                              "mlperf-multistream, mlperf-server, mlperf-offline.")] =
@@ -271,7 +272,9 @@ def sweep(
         if "max_seconds" not in custom and profile.max_seconds < profile.min_seconds:
             profile = replace(profile, max_seconds=profile.min_seconds * 4)
     specs = _specs(phi, mode, alpha, beta, gamma, width, depth, resolution)
-    chosen, skipped = resolve_backend(backend)
+    resolved = [resolve_backend(name) for name in _csv(backend, "backend")]
+    chosen = ",".join(dict.fromkeys(name for name, _ in resolved))
+    skipped = [line for _, lines in resolved for line in lines]
     overrides = {k: v for k, v in (("width", width), ("depth", depth), ("resolution", resolution)) if v is not None}
     config = SweepConfig(phis=[s.scaling.phi for s in specs], mode=mode, alpha=alpha, beta=beta, gamma=gamma,
                          overrides=overrides, backend=chosen, precisions=_csv(precision, "precision"),
@@ -292,7 +295,7 @@ def sweep(
     ensure_writable_dir(reports, "--reports")
     quiet = output_format is OutputFormat.json
     say = (lambda m: None) if quiet else (lambda m: err_console.print(m, highlight=False))
-    if backend == "auto":
+    if "auto" in _csv(backend, "backend"):
         say(f"backend auto -> {chosen}" + ("".join(f"\n  skipped {line}" for line in skipped)))
     store = Store(db)
     try:
@@ -605,6 +608,61 @@ def info(output_format: FormatOpt = OutputFormat.table) -> None:
     for row in backends:
         btable.add_row(row["backend"], "yes" if row["usable"] else "no", row["reason"])
     console.print(btable)
+
+
+@app.command()
+def selftest(
+    resolution: Annotated[int, typer.Option("--resolution", help="Input size of the test network.")] = 64,
+    output_format: FormatOpt = OutputFormat.table,
+) -> None:
+    """Build, run and check parity on every usable backend with a small network; exit 1 if one fails."""
+    import tempfile
+    from dataclasses import replace
+
+    from benchbed.backends import probe_all
+    from benchbed.measure.timing import get_profile
+    from benchbed.store import Store
+    from benchbed.sweep import SweepConfig, open_run, run_sweep
+
+    probes = probe_all()
+    usable = [name for name, ok, _ in probes if ok]
+    rows: dict[str, dict] = {name: {"backend": name, "usable": ok, "why": why, "status": "skipped" if not ok else "?"}
+                             for name, ok, why in probes}
+    with tempfile.TemporaryDirectory(prefix="benchbed-selftest-") as tmp:
+        config = SweepConfig(phis=[0.0], mode="preset", alpha=PAPER_ALPHA, beta=PAPER_BETA, gamma=PAPER_GAMMA,
+                             overrides={"width": 0.5, "resolution": resolution}, backend=",".join(usable),
+                             precisions=["fp32"], scenarios=["single-stream"],
+                             profile=replace(get_profile("quick"), min_seconds=0.2), max_batch=1,
+                             models_dir=f"{tmp}/models", reports_dir=f"{tmp}/reports")
+        store = Store(f"{tmp}/store.sqlite")
+        try:
+            from benchbed.platform_info import environment
+
+            run_id, _ = open_run(store, config, environment(), False, None)
+            for doc in run_sweep(config, store, run_id):
+                row = rows[doc["cell"]["backend"]]
+                if doc["status"] != "ok":
+                    row.update(status="FAIL", why=doc.get("error", "failed"))
+                    continue
+                parity = doc.get("parity")
+                passed = doc["validity"]["status"] == "VALID" and (parity is None or parity["passed"])
+                row.update(status="PASS" if passed else "FAIL", p50_ms=doc["stats"]["p50_ms"],
+                           parity=None if parity is None else parity["max_rel_error"],
+                           why="; ".join(doc["validity"]["reasons"]) or row["why"])
+        finally:
+            store.close()
+    failed = [r for r in rows.values() if r["status"] == "FAIL"]
+    if output_format is OutputFormat.json:
+        print(json.dumps(list(rows.values()), indent=2))
+    else:
+        table = Table(title=f"benchbed selftest (EfficientNet-B0 at width 0.5, {resolution} px, fp32)")
+        for column in ("backend", "result", "parity rel err", "p50 ms", "notes"):
+            table.add_column(column)
+        for r in rows.values():
+            table.add_row(r["backend"], r["status"], "-" if r.get("parity") is None else f"{r['parity']:.1e}",
+                          "-" if r.get("p50_ms") is None else f"{r['p50_ms']:.3g}", r["why"])
+        console.print(table)
+    raise typer.Exit(1 if failed else 0)
 
 
 @app.command()

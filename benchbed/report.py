@@ -8,7 +8,7 @@ from benchbed.artifacts import atomic_write_bytes
 from benchbed.published import paper_top1, torchvision_top1
 from benchbed.scenarios import SCENARIOS
 
-COLUMNS = ("φ", "network", "mode", "res", "params", "MACs", "paper top-1", "tv acc@1", "precision", "batch",
+COLUMNS = ("φ", "network", "mode", "res", "params", "MACs", "paper top-1", "tv acc@1", "backend", "precision", "batch",
            "p50 ms", "p99 ms", "img/s", "peak RSS MB", "validity")
 
 
@@ -36,7 +36,7 @@ def scenario_rows(results: list[dict]) -> dict[str, list[dict]]:
         best = SCENARIOS[scenario].best(by_batch) if scenario in SCENARIOS else next(iter(by_batch.values()))
         out[scenario].append(_row(best, backend))
     for rows in out.values():
-        rows.sort(key=lambda r: (r["phi"] if r["phi"] is not None else -1, r["network"], r["precision"]))
+        rows.sort(key=lambda r: (r["phi"] if r["phi"] is not None else -1, r["network"], r["backend"], r["precision"]))
     return dict(out)
 
 
@@ -74,7 +74,7 @@ def row_cells(row: dict) -> list[str]:
     return [
         "-" if row["phi"] is None else f"{row['phi']:g}", row["network"], row["mode"] or "-",
         str(row["resolution"] or "-"), human_count(row["params"]), human_count(row["macs"]), top1,
-        row["torchvision_acc1"] or "-", row["precision"], str(row["batch"]), ms(row["p50_ms"]), ms(row["p99_ms"]),
+        row["torchvision_acc1"] or "-", row["backend"], row["precision"], str(row["batch"]), ms(row["p50_ms"]), ms(row["p99_ms"]),
         "-" if row["throughput_ips"] is None else f"{row['throughput_ips']:.1f}",
         "-" if row["peak_rss_bytes"] is None else f"{row['peak_rss_bytes'] / 2**20:.0f}", validity,
     ]

@@ -30,7 +30,7 @@ class SweepConfig:
     beta: float
     gamma: float
     overrides: dict
-    backend: str
+    backend: str  # comma-joined when several backends are measured in one sweep
     precisions: list[str]
     scenarios: list[str]
     profile: TimingProfile
@@ -57,6 +57,10 @@ class SweepConfig:
 
     def sha(self) -> str:
         return sha256_json(self.identity())[:16]
+
+    @property
+    def backends(self) -> list[str]:
+        return self.backend.split(",")
 
     def limits(self) -> Limits:
         return Limits(self.max_batch, self.profile.max_seconds, self.profile.min_iterations)
@@ -255,13 +259,13 @@ def run_sweep(config: SweepConfig, store: Store, run_id: str, ui: SweepUI = Sile
     reports = Path(config.reports_dir)
     executor = executor or LocalExecutor(config.timeout(), ui, cell_runner)
     done = {cell_key(d["cell"]): d for d in store.results(run_id)}
-    groups = [(spec, precision, scenario_name, hardware) for spec in _network_specs(config)
-              for precision in config.precisions for scenario_name in config.scenarios
-              for hardware in (config.hardware or [None])]
+    groups = [(spec, backend, precision, scenario_name, hardware) for spec in _network_specs(config)
+              for backend in config.backends for precision in config.precisions
+              for scenario_name in config.scenarios for hardware in (config.hardware or [None])]
 
     def submit_next(index: int) -> bool:
-        spec, precision, scenario_name, hardware = groups[index]
-        cell = {"network": spec.name, "backend": config.backend, "precision": precision, "scenario": scenario_name}
+        spec, backend, precision, scenario_name, hardware = groups[index]
+        cell = {"network": spec.name, "backend": backend, "precision": precision, "scenario": scenario_name}
         if hardware:
             cell["hardware"] = hardware
         batch = get_scenario(scenario_name).next_batch(_by_batch(done, cell), config.limits())
@@ -269,7 +273,7 @@ def run_sweep(config: SweepConfig, store: Store, run_id: str, ui: SweepUI = Sile
             return False
         cell["batch"] = batch
         executor.submit(make_job(config, spec, precision, cell, run_id, index),
-                        f"{spec.name} {config.backend} {precision} {scenario_name} b{batch}"
+                        f"{spec.name} {backend} {precision} {scenario_name} b{batch}"
                         + (f" [{hardware}]" if hardware else ""))
         return True
 
@@ -283,9 +287,9 @@ def run_sweep(config: SweepConfig, store: Store, run_id: str, ui: SweepUI = Sile
             write_results_json(store, run_id, reports)
             ui.finish_cell(label, document)
             c = document["cell"]
-            index = next(i for i, (spec, precision, scenario_name, hardware) in enumerate(groups)
-                         if (spec.name, precision, scenario_name, hardware) ==
-                         (c["network"], c["precision"], c["scenario"], c.get("hardware")))
+            index = next(i for i, (spec, backend, precision, scenario_name, hardware) in enumerate(groups)
+                         if (spec.name, backend, precision, scenario_name, hardware) ==
+                         (c["network"], c["backend"], c["precision"], c["scenario"], c.get("hardware")))
             if submit_next(index):
                 ui.add_planned(1)
         status = "complete"

@@ -47,3 +47,20 @@ def test_unknown_backend_option_fails_the_cell_with_its_reason(tmp_path):
     pytest.importorskip("openvino")
     doc = _sweep(tmp_path, "--backend", "openvino", "--backend-option", "turbo=1")[0]
     assert doc["status"] == "failed" and "unknown option" in doc["error"]
+
+
+def test_several_backends_in_one_sweep(tmp_path):
+    pytest.importorskip("openvino")
+    docs = _sweep(tmp_path, "--backend", "onnxruntime,openvino,torch")
+    assert sorted(d["cell"]["backend"] for d in docs) == ["onnxruntime", "openvino", "torch"]
+    assert all(d["validity"]["status"] == "VALID" for d in docs), [d["validity"] for d in docs]
+    report = next((tmp_path / "r").glob("*/report.md")).read_text()
+    assert "| openvino |" in report and "| torch |" in report
+
+
+def test_selftest_passes_every_usable_backend_here():
+    result = run_cli("selftest", "--resolution", "32", "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {r["backend"]: r for r in json.loads(result.stdout)}
+    assert rows["onnxruntime"]["status"] == "PASS" and rows["onnxruntime"]["parity"] <= 1e-4
+    assert rows["tensorrt"]["status"] == "skipped" and not rows["tensorrt"]["usable"]

@@ -23,7 +23,8 @@ PRECISIONS = {"f32": "f32", "bf16": "bf16"}
 
 class OpenVinoRunner:
     semantics = TimingSemantics(clock="host", copies_included=False, device="cpu",
-                                notes="synchronous infer request, input tensor shared with numpy")
+                                notes="synchronous infer request on a model compiled for the static input shape, "
+                                      "input tensor shared with numpy")
 
     def __init__(self, artifact: Path, options: BackendOptions) -> None:
         extra = dict(options.extra)
@@ -47,18 +48,29 @@ class OpenVinoRunner:
     def activate(self) -> None:
         import openvino as ov
 
-        core = ov.Core()
-        self._compiled = core.compile_model(core.read_model(str(self.artifact)), "CPU", self.config)
+        self._core = ov.Core()
+        self._model = self._core.read_model(str(self.artifact))
+        self._compiled_for: dict[tuple, object] = {}
+        self._dtype = np.float16 if self._model.input(0).get_element_type().get_type_name() == "f16" else np.float32
+
+    def _compile(self, shape: tuple) -> None:
+        """Compile for this exact input shape (once per shape): OpenVINO's CPU plugin runs a static shape
+        faster than the dynamic batch axis, and benchmark_app reshapes to static shapes too."""
+        if shape not in self._compiled_for:
+            model = self._model.clone()
+            model.reshape({model.input(0).get_any_name(): list(shape)})
+            compiled = self._core.compile_model(model, "CPU", self.config)
+            self._compiled_for[shape] = compiled
+            self.details["streams"] = int(compiled.get_property("NUM_STREAMS"))
+            self.details["effective_precision"] = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+        self._compiled = self._compiled_for[shape]
         self._request = self._compiled.create_infer_request()
-        self.details["streams"] = int(self._compiled.get_property("NUM_STREAMS"))
-        self.details["effective_precision"] = self._compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
-        self._dtype = np.float16 if self._compiled.input(0).get_element_type().get_type_name() == "f16" \
-            else np.float32
 
     def set_input(self, batch: np.ndarray) -> None:
         import openvino as ov
 
         self._batch = np.ascontiguousarray(batch.astype(self._dtype, copy=False))
+        self._compile(self._batch.shape)
         self._request.set_input_tensor(ov.Tensor(self._batch, shared_memory=True))
 
     def infer(self) -> None:
@@ -70,6 +82,7 @@ class OpenVinoRunner:
     def deactivate(self) -> None:
         self._request = None
         self._compiled = None
+        self._compiled_for = {}
 
     def device_memory(self) -> dict | None:
         return None
