@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchbed.errors import BenchbedError
+from benchbed.errors import UnwritableFolderError
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
@@ -61,5 +61,5 @@ def ensure_writable_dir(path: str | os.PathLike, flag: str = "--out") -> Path:
         probe.close()
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise BenchbedError(f"cannot write to {flag} {path}: {reason.lower()}; choose a writable folder") from None
+        raise UnwritableFolderError(f"cannot write to {flag} {path}: {reason.lower()}; choose a writable folder") from None
     return path

@@ -11,3 +11,7 @@ class BenchbedError(Exception):
     """A problem the user can fix; the message says how."""
 
     exit_code = 2
+
+
+class UnwritableFolderError(BenchbedError):
+    """A folder the user named (--out, --models, --reports) cannot be written: theirs to fix."""

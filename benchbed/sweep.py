@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from benchbed.artifacts import sha256_json
-from benchbed.errors import BenchbedError
+from benchbed.errors import BenchbedError, UnwritableFolderError
 from benchbed.executor import run_cell
 from benchbed.measure.timing import TimingProfile
 from benchbed.precision import get_precision
@@ -183,9 +183,9 @@ def resolve_artifact(job: dict, progress: Callable[[str], None] = lambda m: None
     spec = network_spec(e["phi"], e["mode"], alpha=e["alpha"], beta=e["beta"], gamma=e["gamma"], **e["overrides"])
     try:
         artifact = export_network(spec, e["precision"], e["models_dir"], progress=progress)
+    except UnwritableFolderError:
+        raise  # a bad --models folder is the user's to fix, not a failed cell
     except BenchbedError as exc:
-        if "cannot write to" in str(exc):
-            raise  # a bad --models folder is the user's to fix, not a failed cell
         return dict(job, export_error=f"export failed: {exc}")
     except Exception as exc:  # an export crash fails this network's cells, not the sweep
         return dict(job, export_error=f"export failed: {type(exc).__name__}: {exc}")

@@ -112,11 +112,8 @@ def measure(job: dict) -> dict:
         runner.deactivate()
 
     stats = LatencyStats.from_samples(timings.samples_ms, cell["batch"])
-    wall = after["wall"] - before["wall"]
-    foreign = max(0.0, ((after["busy"] - before["busy"]) - (after["own"] - before["own"])) / wall) if wall else None
-    host = {"cpu_mhz_before": before["mhz"], "cpu_mhz_after": after["mhz"], "foreign_cpu_cores": foreign}
+    host = _host_summary(before, after)
     verdict = judge(stats, timings, profile, parity, host)
-    peak_rss = _peak_rss_bytes()
     return {
         "status": "ok",
         "cell": cell,
@@ -130,13 +127,25 @@ def measure(job: dict) -> dict:
                    "profile": profile.to_dict(), "clock": runner.semantics.clock,
                    "copies_included": runner.semantics.copies_included, "device": runner.semantics.device,
                    "semantics_notes": runner.semantics.notes, "activate_seconds": activate_seconds},
-        "memory": {"peak_rss_bytes": peak_rss, "idle_rss_bytes": rss_idle, "rss_increase_bytes": peak_rss - rss_idle,
-                   "artifact_bytes": Path(job["artifact"]).stat().st_size if backend.computes else 0,
-                   "device": device_memory},
+        "memory": _memory_summary(job, backend, rss_idle, device_memory),
         "parity": parity,
         "host": host,
         "backend": {"name": backend.name, "options": options.to_dict(), "details": runner.details},
     }
+
+
+def _host_summary(before: dict, after: dict) -> dict:
+    """CPU frequency around the measurement, and the cores other processes used meanwhile."""
+    wall = after["wall"] - before["wall"]
+    foreign = max(0.0, ((after["busy"] - before["busy"]) - (after["own"] - before["own"])) / wall) if wall else None
+    return {"cpu_mhz_before": before["mhz"], "cpu_mhz_after": after["mhz"], "foreign_cpu_cores": foreign}
+
+
+def _memory_summary(job: dict, backend, rss_idle: int, device_memory: dict | None) -> dict:
+    peak_rss = _peak_rss_bytes()
+    return {"peak_rss_bytes": peak_rss, "idle_rss_bytes": rss_idle, "rss_increase_bytes": peak_rss - rss_idle,
+            "artifact_bytes": Path(job["artifact"]).stat().st_size if backend.computes else 0,
+            "device": device_memory}
 
 
 def _probe_latency_ms(runner, resolution: int, batch: int, repeats: int = 5) -> float:
@@ -207,7 +216,7 @@ def _unmeasured_summary(options, single_ms: float, note: str) -> dict:
 
 def _loadgen_document(job: dict, backend, runner, options, loadgen: dict, parity, activate_seconds: float,
                       rss_idle: int, before: dict, after: dict, device_memory) -> dict:
-    from benchbed.measure.validity import Verdict
+    from benchbed.measure.validity import Verdict, parity_reason
 
     cell = job["cell"]
     summary = loadgen["summary"]
@@ -216,8 +225,8 @@ def _loadgen_document(job: dict, backend, runner, options, loadgen: dict, parity
     search = loadgen.get("search")
     if search is not None and not search["met_sla"]:
         reasons.append(search["note"])
-    if parity is not None and not parity.get("passed", False):
-        reasons.append(f"parity failed: max relative error {parity['max_rel_error']:.2e} > {parity['tolerance']}")
+    if parity_reason(parity):
+        reasons.append(parity_reason(parity))
     verdict = Verdict(summary["valid"] and not reasons, reasons, [])
     p = summary["percentiles_ms"]
     values = np.asarray(samples) if samples else np.asarray([summary["mean_ms"]])
@@ -228,9 +237,6 @@ def _loadgen_document(job: dict, backend, runner, options, loadgen: dict, parity
              "p50_ms": p["p50_ms"], "p90_ms": p["p90_ms"], "p95_ms": p["p95_ms"], "p99_ms": p["p99_ms"],
              "throughput_ips": summary["throughput_sps"], "batch": cell["batch"],
              "source": "LoadGen (latency from query issue to completion)"}
-    wall = after["wall"] - before["wall"]
-    foreign = max(0.0, ((after["busy"] - before["busy"]) - (after["own"] - before["own"])) / wall) if wall else None
-    peak_rss = _peak_rss_bytes()
     return {
         "status": "ok", "cell": cell, "network_info": job.get("network_info"), "validity": verdict.to_dict(),
         "stats": stats, "first_inference_ms": loadgen["probe_ms"]["batch1"], "samples_ms": samples,
@@ -238,11 +244,9 @@ def _loadgen_document(job: dict, backend, runner, options, loadgen: dict, parity
                    "device": runner.semantics.device, "profile": {"name": "loadgen", **loadgen["options"]},
                    "measured_seconds": summary["wall_seconds"], "activate_seconds": activate_seconds},
         "loadgen": {k: v for k, v in summary.items()} | {"probe_ms": loadgen["probe_ms"], "search": search},
-        "memory": {"peak_rss_bytes": peak_rss, "idle_rss_bytes": rss_idle, "rss_increase_bytes": peak_rss - rss_idle,
-                   "artifact_bytes": Path(job["artifact"]).stat().st_size if backend.computes else 0,
-                   "device": device_memory},
+        "memory": _memory_summary(job, backend, rss_idle, device_memory),
         "parity": parity,
-        "host": {"cpu_mhz_before": before["mhz"], "cpu_mhz_after": after["mhz"], "foreign_cpu_cores": foreign},
+        "host": _host_summary(before, after),
         "backend": {"name": backend.name, "options": options.to_dict(), "details": runner.details},
     }
 
@@ -254,8 +258,8 @@ def main(argv: list[str]) -> int:
     try:
         result = measure(job)
     except Exception as exc:  # reported as one failed cell with its reason, not a dead sweep
-        result = {"status": "failed", "cell": job["cell"], "network_info": job.get("network_info"), "error": f"{type(exc).__name__}: {exc}".strip(),
-                  "traceback": traceback.format_exc()}
+        result = {"status": "failed", "cell": job["cell"], "network_info": job.get("network_info"),
+                  "error": f"{type(exc).__name__}: {exc}".strip(), "traceback": traceback.format_exc()}
     atomic_write_json(job["result_path"], result)
     return 0
 

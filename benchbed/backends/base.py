@@ -27,6 +27,14 @@ class BackendOptions:
         return asdict(self)
 
 
+def check_extra(backend: str, extra: dict, allowed: set[str]) -> dict:
+    """Refuse backend options a backend does not know (a typo must not be measured as a default)."""
+    unknown = set(extra) - allowed
+    if unknown:
+        raise ValueError(f"{backend}: unknown option(s) {', '.join(sorted(unknown))}")
+    return dict(extra)
+
+
 @dataclass(frozen=True)
 class TimingSemantics:
     """What a runner's latency samples contain (recorded with every result)."""

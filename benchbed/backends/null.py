@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from benchbed.backends import register
-from benchbed.backends.base import BackendOptions, TimingSemantics
+from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra
 
 
 class NullRunner:
@@ -54,7 +54,4 @@ class NullBackend:
         return True, "always available"
 
     def prepare(self, artifact: Path, options: BackendOptions) -> NullRunner:
-        unknown = set(options.extra) - {"service_ms", "per_sample_ms"}
-        if unknown:
-            raise ValueError(f"null backend: unknown option(s) {', '.join(sorted(unknown))}")
-        return NullRunner(**options.extra)
+        return NullRunner(**check_extra("null backend", options.extra, {"service_ms", "per_sample_ms"}))

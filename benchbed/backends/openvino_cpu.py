@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from benchbed.backends import register
-from benchbed.backends.base import BackendOptions, TimingSemantics
+from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra
 from benchbed.versions import package_version
 
 HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT"}
@@ -27,10 +27,7 @@ class OpenVinoRunner:
                                       "input tensor shared with numpy")
 
     def __init__(self, artifact: Path, options: BackendOptions) -> None:
-        extra = dict(options.extra)
-        unknown = set(extra) - {"hint", "inference_precision", "streams"}
-        if unknown:
-            raise ValueError(f"openvino: unknown option(s) {', '.join(sorted(unknown))}")
+        extra = check_extra("openvino", options.extra, {"hint", "inference_precision", "streams"})
         hint = str(extra.get("hint", "latency")).lower()
         precision = str(extra.get("inference_precision", "f32")).lower()
         if hint not in HINTS or precision not in PRECISIONS:

@@ -14,7 +14,7 @@ import numpy as np
 
 from benchbed.artifacts import read_json
 from benchbed.backends import register
-from benchbed.backends.base import BackendOptions, TimingSemantics
+from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra
 from benchbed.versions import package_version
 
 
@@ -23,10 +23,7 @@ class TorchRunner:
                                 notes="torch.inference_mode; the input tensor is created outside the timed region")
 
     def __init__(self, artifact: Path, options: BackendOptions) -> None:
-        extra = dict(options.extra)
-        unknown = set(extra) - {"channels_last", "compile", "dtype"}
-        if unknown:
-            raise ValueError(f"torch: unknown option(s) {', '.join(sorted(unknown))}")
+        extra = check_extra("torch", options.extra, {"channels_last", "compile", "dtype"})
         if str(extra.get("dtype", "fp32")) not in ("fp32", "bf16"):
             raise ValueError("torch: dtype must be fp32 or bf16")
         manifest = read_json(artifact.with_name(artifact.stem + ".manifest.json"))

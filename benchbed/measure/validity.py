@@ -27,6 +27,14 @@ class Verdict:
         return {"status": self.status, "reasons": self.reasons, "warnings": self.warnings}
 
 
+def parity_reason(parity: dict | None) -> str | None:
+    """The INVALID reason for a failed parity check, or None (passed, or not applicable)."""
+    if parity is None or parity.get("passed", False):
+        return None
+    return (f"parity failed: max relative error {parity.get('max_rel_error', float('nan')):.2e} "
+            f"> {parity.get('tolerance')}")
+
+
 def judge(stats: LatencyStats, timings: Timings, profile: TimingProfile, parity: dict | None,
           host: dict | None = None) -> Verdict:
     """Apply the rules; ``parity`` is None where not applicable, ``host`` holds CPU frequency/load readings."""
@@ -37,9 +45,8 @@ def judge(stats: LatencyStats, timings: Timings, profile: TimingProfile, parity:
         reasons.append(f"duration not reached: {timings.measured_seconds:.2f}s < {profile.min_seconds:g}s")
     if timings.capped:
         reasons.append(f"stopped at the {profile.max_seconds:g}s cap before the minimums were met")
-    if parity is not None and not parity.get("passed", False):
-        reasons.append(f"parity failed: max relative error {parity.get('max_rel_error', float('nan')):.2e} "
-                       f"> {parity.get('tolerance')}")
+    if parity_reason(parity):
+        reasons.append(parity_reason(parity))
     if stats.cov > COV_WARNING:
         warnings.append(f"unstable: CoV {stats.cov:.1%} > {COV_WARNING:.1%}")
     if stats.max_ms > OUTLIER_FACTOR * stats.p50_ms:
