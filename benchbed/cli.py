@@ -354,10 +354,10 @@ def _key_values(items: list[str]) -> dict:
     return out
 
 
-def _print_results(run: dict, results: list[dict], as_json: bool) -> None:
+def _print_results(run: dict, results: list[dict], as_json: bool, book=None) -> None:
     from benchbed.report import COLUMNS, row_cells, scenario_rows
 
-    rows = scenario_rows(results)
+    rows = scenario_rows(results, book)
     if as_json:
         print(json.dumps({"run_id": run["run_id"], "status": run["status"], "scenarios": rows}, indent=2))
         return
@@ -370,32 +370,111 @@ def _print_results(run: dict, results: list[dict], as_json: bool) -> None:
         console.print(table)
 
 
+AccuracyOpt = Annotated[Optional[Path], typer.Option(
+    "--accuracy", help="CSV of your measured accuracy: network,precision,weights,top1,top5.")]
+AccuracySourceOpt = Annotated[str, typer.Option(
+    "--accuracy-source", help="Published table used where no measured row exists: paper_v5, torchvision, timm.")]
+
+
+def _accuracy_book(accuracy: Path | None, source: str):
+    from benchbed.accuracy.lookup import SOURCE_ORDER, AccuracyBook
+    from benchbed.accuracy.user_csv import load_user_csv
+
+    if source not in SOURCE_ORDER:
+        raise BenchbedError(f"unknown --accuracy-source {source!r}; choose {', '.join(SOURCE_ORDER)}")
+    return AccuracyBook(load_user_csv(accuracy) if accuracy else (), source)
+
+
 @app.command()
 def report(
-    run_id: Annotated[str, typer.Argument(help="Run id, or 'latest'.")] = "latest",
+    run_ids: Annotated[Optional[list[str]], typer.Argument(
+        help="Run ids (or 'latest'), results.json files or folders of them; several runs make one report.")] = None,
     db: DbOpt = Path("reports/benchbed.sqlite"),
     reports: ReportsOpt = Path("reports"),
     output_format: Annotated[str, typer.Option("--format", help="md, table or json.")] = "md",
+    html: Annotated[bool, typer.Option("--html", help="Also write a self-contained report.html with plots.")] = False,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for the report (default: under --reports).")] = None,
+    accuracy: AccuracyOpt = None,
+    accuracy_source: AccuracySourceOpt = "paper_v5",
+    prices: Annotated[Optional[Path], typer.Option("--prices", help="Price file (YAML): adds $ per image.")] = None,
 ) -> None:
-    """Re-render a stored run's report (reports/<run-id>/report.md) and print it."""
-    from benchbed.report import render_markdown, write_report
-    from benchbed.store import Store
+    """Render stored runs: report.md (printed) and, with --html, report.html with Pareto and scaling plots."""
+    from benchbed.prices import load_prices
+    from benchbed.report_bundle import load_inputs, output_folder, render_bundle_markdown, write_bundle
 
     if output_format not in ("md", "table", "json"):
         raise BenchbedError(f"unknown --format {output_format!r}; choose md, table or json")
-    if not db.exists():
+    refs = run_ids or ["latest"]
+    if any(not Path(r).exists() for r in refs) and not db.exists():
         raise BenchbedError(f"no results store at {db}; run `benchbed sweep` first or pass --db")
-    store = Store(db)
-    try:
-        run, results = store.load(run_id)
-    finally:
-        store.close()
-    path = write_report(run, results, reports)
+    book = _accuracy_book(accuracy, accuracy_source)
+    price_file = load_prices(prices) if prices else None
+    inputs = load_inputs(refs, db, book)
+    folder = out or output_folder(reports, inputs.runs)
+    written = write_bundle(inputs, folder, book, price_file, html, db if db.exists() else None)
     if output_format == "md":
-        print(render_markdown(run, results))
+        from benchbed.report_bundle import costs_for
+
+        print(render_bundle_markdown(inputs, costs_for(price_file, inputs.points), book))
     else:
-        _print_results(run, results, output_format == "json")
-    err_console.print(f"report: {path}", highlight=False)
+        for run in inputs.runs:
+            _print_results(run, inputs.results_by_run[run["run_id"]], output_format == "json", book)
+    for path in written:
+        err_console.print(f"report: {path}", highlight=False)
+
+
+@app.command()
+def procure(
+    run_ids: Annotated[list[str], typer.Argument(help="Run ids, results.json files or folders: every machine's results.")],
+    prices: Annotated[Path, typer.Option("--prices", help="Price file (YAML); see examples/prices.example.yaml.")],
+    db: DbOpt = Path("reports/benchbed.sqlite"),
+    min_top1: Annotated[Optional[float], typer.Option("--min-top1", help="Accuracy floor, top-1 %.")] = None,
+    sla: Annotated[Optional[str], typer.Option("--sla", help="Latency SLA, e.g. 50ms.")] = None,
+    percentile: Annotated[float, typer.Option("--percentile", help="SLA percentile.")] = 99.0,
+    target_qps: Annotated[Optional[float], typer.Option("--target-qps", help="Images per second to serve.")] = None,
+    precision: Annotated[Optional[str], typer.Option("--precision", help="Allowed precisions, comma list.")] = None,
+    allow_reference_accuracy: Annotated[bool, typer.Option(
+        "--allow-reference-accuracy", help="Let fp16/int8 cells pass on the fp32 reference accuracy.")] = False,
+    accuracy: AccuracyOpt = None,
+    accuracy_source: AccuracySourceOpt = "paper_v5",
+    show_excluded: Annotated[bool, typer.Option("--show-excluded", help="List every excluded option and why.")] = False,
+    top: Annotated[int, typer.Option("--top", help="Ranked rows to show.")] = 20,
+    output_format: Annotated[str, typer.Option("--format", help="table, md or json.")] = "table",
+) -> None:
+    """Rank hardware × network × backend × precision × batch by cost for an accuracy floor and a latency SLA."""
+    from benchbed.analysis.points import to_points
+    from benchbed.analysis.sources import load_side
+    from benchbed.prices import load_prices
+    from benchbed.procure import Constraints, procure as rank
+    from benchbed.procure_output import render
+
+    if output_format not in ("table", "md", "json"):
+        raise BenchbedError(f"unknown --format {output_format!r}; choose table, md or json")
+    if not 0 < percentile <= 100:
+        raise BenchbedError(f"--percentile must be in (0, 100], got {percentile:g}")
+    if target_qps is not None and target_qps <= 0:
+        raise BenchbedError(f"--target-qps must be > 0, got {target_qps:g}")
+    if min_top1 is not None and not 0 <= min_top1 <= 100:
+        raise BenchbedError(f"--min-top1 is a percentage in [0, 100], got {min_top1:g}")
+    from benchbed.accuracy.rows import PRECISIONS
+
+    allowed = tuple(_csv(precision, "precision")) if precision else None
+    for p in allowed or ():
+        if p not in PRECISIONS:
+            raise BenchbedError(f"unknown precision {p!r} in --precision; choose from {', '.join(PRECISIONS)}")
+    constraints = Constraints(min_top1=min_top1, sla_ms=_milliseconds(sla, "--sla") if sla else None,
+                              percentile=percentile, target_qps=target_qps, precisions=allowed,
+                              allow_reference_accuracy=allow_reference_accuracy)
+    book = _accuracy_book(accuracy, accuracy_source)
+    price_file = load_prices(prices)
+    pairs = [pair for ref in run_ids for pair in load_side(ref, db).results]
+    answer = rank(to_points(pairs, book), price_file, constraints)
+    if not any(price_file.price_for(h) for h in {p.point.hardware for p in answer.ranked + answer.excluded}):
+        raise BenchbedError(f"{prices}: no priced hardware matches the results; results have "
+                            f"{', '.join(repr(h) for h in answer.unpriced_hardware)}; the file names "
+                            f"{', '.join(repr(h) for h in answer.unused_prices)}")
+    print(render(answer, output_format, show_excluded, top))
+    raise typer.Exit(0 if answer.ranked else 1)
 
 
 def _thresholds(latency: float, throughput: float, memory: float, alpha: float):

@@ -1,4 +1,4 @@
-"""Published accuracy and cost of the EfficientNets (data file with sources, ``data/published.json``).
+"""Published accuracy and cost of the B-models, by name (a view of ``benchbed.accuracy.tables``).
 
 Only a preset network *is* a published model: compound and single-dimension networks have no
 published accuracy, and :func:`published_for` returns None for them rather than the nearest B-model.
@@ -6,34 +6,21 @@ published accuracy, and :func:`published_for` returns None for them rather than 
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-from importlib import resources
-
-
-@lru_cache(maxsize=1)
-def published_table() -> dict:
-    return json.loads(resources.files("benchbed.data").joinpath("published.json").read_text())
+from benchbed.accuracy.tables import paper_row, rows_for_source
 
 
 def published_for(name: str) -> dict | None:
-    """Paper and torchvision rows for network ``name``, or None when it is not a published model."""
-    return published_table()["networks"].get(name)
-
-
-def paper_top1(name: str) -> float | None:
-    row = published_for(name)
-    return row["paper_v5"]["top1"] if row else None
+    """{'paper_v5': {...}, 'torchvision': [...]} for a B-model name; torchvision rows carry the eval transform."""
+    paper = paper_row(name)
+    if paper is None:
+        return None
+    torchvision = [{"weights": r.weights.split(":", 1)[1], "acc1": r.top1, "acc5": r.top5, "crop": r.crop,
+                    "resize": r.resize, "interpolation": r.interpolation, "network": r.network}
+                   for r in rows_for_source("torchvision") if r.group == name]
+    return {"paper_v5": {"top1": paper.top1, "top5": paper.top5, "params_m": paper.params_m,
+                         "gflops": paper.gflops}, "torchvision": torchvision}
 
 
 def paper_gflops(name: str) -> float | None:
-    row = published_for(name)
-    return row["paper_v5"]["gflops"] if row else None
-
-
-def torchvision_top1(name: str) -> str | None:
-    """torchvision acc@1 as shown in tables: several weights joined by '/' (e.g. B1 V1/V2)."""
-    row = published_for(name)
-    if not row:
-        return None
-    return " / ".join(f"{w['acc1']:.3f}" for w in row["torchvision"])
+    row = paper_row(name)
+    return row.gflops if row else None

@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchbed.artifacts import atomic_write_bytes
-from benchbed.published import paper_top1, torchvision_top1
+from benchbed.accuracy.lookup import AccuracyBook
 from benchbed.scenarios import SCENARIOS
 
-COLUMNS = ("φ", "network", "mode", "res", "params", "MACs", "paper top-1", "tv acc@1", "backend", "precision", "batch",
-           "p50 ms", "p99 ms", "img/s", "peak RSS MB", "validity")
+COLUMNS = ("φ", "network", "mode", "res", "params", "MACs", "top-1", "accuracy source", "backend", "precision",
+           "batch", "p50 ms", "p99 ms", "img/s", "peak RSS MB", "validity")
+ACCURACY_FOOTNOTE = ("top-1: measured rows (--accuracy) first, else the published table of the same network "
+                     "(paper: EfficientNet arXiv v5 Table 2; torchvision; timm). `*`: fp32 reference accuracy, "
+                     "this precision unmeasured. Untrained networks are measured: the accuracy columns describe "
+                     "the published models of the same architecture and input size.")
 
 
 def human_count(value: float | None) -> str:
@@ -22,10 +26,11 @@ def human_count(value: float | None) -> str:
     return f"{value:g}"
 
 
-def scenario_rows(results: list[dict]) -> dict[str, list[dict]]:
+def scenario_rows(results: list[dict], book: AccuracyBook | None = None) -> dict[str, list[dict]]:
     """One row per (network, backend, precision) and scenario: the scenario's answering result."""
     from collections import defaultdict
 
+    book = book or AccuracyBook()
     grouped: dict[tuple, dict[int, dict]] = defaultdict(dict)
     for doc in results:
         cell = doc["cell"]
@@ -34,23 +39,22 @@ def scenario_rows(results: list[dict]) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = defaultdict(list)
     for (scenario, network, backend, precision, _hardware), by_batch in grouped.items():
         best = SCENARIOS[scenario].best(by_batch) if scenario in SCENARIOS else next(iter(by_batch.values()))
-        out[scenario].append(_row(best, backend))
+        out[scenario].append(_row(best, backend, book))
     for rows in out.values():
         rows.sort(key=lambda r: (r["phi"] if r["phi"] is not None else -1, r["network"], r["backend"], r["precision"]))
     return dict(out)
 
 
-def _row(doc: dict, backend: str) -> dict:
+def _row(doc: dict, backend: str, book: AccuracyBook) -> dict:
     info = doc.get("network_info") or {}
     cell = doc["cell"]
-    exact = info.get("mode") == "preset" and not info.get("overrides")
+    accuracy = book.match(cell["network"], cell["precision"])
     host = (doc.get("environment") or {}).get("hostname")
     where = cell.get("hardware") or host
     row = {"phi": info.get("phi"), "network": cell["network"] + (f" [{where}]" if where else ""),
            "hardware": cell.get("hardware"), "host": host, "mode": info.get("mode"),
            "resolution": info.get("resolution"), "params": info.get("params"), "macs": info.get("macs"),
-           "paper_top1": paper_top1(cell["network"]) if exact else None,
-           "torchvision_acc1": torchvision_top1(cell["network"]) if exact else None,
+           "accuracy": None if accuracy is None else accuracy.to_dict(),
            "backend": backend, "precision": cell["precision"], "batch": cell["batch"], "status": doc["status"]}
     if doc["status"] == "ok":
         stats = doc["stats"]
@@ -60,8 +64,6 @@ def _row(doc: dict, backend: str) -> dict:
     else:
         row.update(p50_ms=None, p99_ms=None, throughput_ips=None, peak_rss_bytes=None, validity="FAILED",
                    reasons=[doc.get("error", "failed")], warnings=[])
-    if row["precision"] != "fp32" and row["paper_top1"] is not None:
-        row["accuracy_note"] = "fp32 reference accuracy, this precision unmeasured"
     return row
 
 
@@ -69,51 +71,53 @@ def row_cells(row: dict) -> list[str]:
     def ms(v: float | None) -> str:
         return "-" if v is None else f"{v:.3g}" if v < 100 else f"{v:.0f}"
 
-    top1 = "-" if row["paper_top1"] is None else f"{row['paper_top1']:.1f}" + ("*" if row.get("accuracy_note") else "")
+    acc = row.get("accuracy")
+    top1 = "-" if acc is None else f"{acc['top1']:.1f}" + ("" if acc["precision_measured"] else "*")
+    source = "-" if acc is None else acc["source"] + ("" if acc["weights"] in ("paper",) else f" {acc['weights']}")
     validity = row["validity"] + (f" ({len(row['warnings'])} warn)" if row.get("warnings") else "")
     return [
         "-" if row["phi"] is None else f"{row['phi']:g}", row["network"], row["mode"] or "-",
         str(row["resolution"] or "-"), human_count(row["params"]), human_count(row["macs"]), top1,
-        row["torchvision_acc1"] or "-", row["backend"], row["precision"], str(row["batch"]), ms(row["p50_ms"]), ms(row["p99_ms"]),
+        source, row["backend"], row["precision"], str(row["batch"]), ms(row["p50_ms"]), ms(row["p99_ms"]),
         "-" if row["throughput_ips"] is None else f"{row['throughput_ips']:.1f}",
         "-" if row["peak_rss_bytes"] is None else f"{row['peak_rss_bytes'] / 2**20:.0f}", validity,
     ]
 
 
-def _md_table(header: tuple[str, ...] | list[str], rows: list[list[str]]) -> str:
+def md_table(header: tuple[str, ...] | list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
-def render_markdown(run: dict, results: list[dict]) -> str:
+def environment_rows(env: dict) -> list[list[str]]:
+    return [["CPU", str(env.get("cpu_model"))],
+            ["cores (physical / logical)", f"{env.get('physical_cores')} / {env.get('logical_cores')}"],
+            ["memory", f"{(env.get('memory_bytes') or 0) / 2**30:.1f} GiB"], ["OS", str(env.get("os"))],
+            ["Python", str(env.get("python"))],
+            ["libraries", ", ".join(f"{k} {v}" for k, v in sorted((env.get("versions") or {}).items()))],
+            ["benchbed", f"{env.get('benchbed_version')} ({env.get('git_commit') or 'no git commit'})"],
+            ["GPUs", ", ".join(g["name"] for g in env.get("gpus") or []) or "none"],
+            ["CPU speed flags", " ".join(env.get("cpu_speed_flags") or [])],
+            ["fingerprint", str(env.get("fingerprint"))]]
+
+
+def render_markdown(run: dict, results: list[dict], book: AccuracyBook | None = None) -> str:
     env = run["environment"]
     config = run["config"]
     parts = [f"# benchbed run {run['run_id']}", "",
              f"Status: **{run['status']}** · backend `{config.get('backend')}` · profile `{config.get('profile')}` · "
              f"{len(results)} cells", ""]
-    for scenario, rows in scenario_rows(results).items():
+    for scenario, rows in scenario_rows(results, book).items():
         parts += [f"## {scenario}", "", SCENARIOS[scenario].description if scenario in SCENARIOS else "", "",
-                  _md_table(COLUMNS, [row_cells(r) for r in rows]), ""]
+                  md_table(COLUMNS, [row_cells(r) for r in rows]), ""]
         problems = [f"- {r['network']} {r['precision']} b{r['batch']}: {'; '.join(r['reasons'] + r['warnings'])}"
                     for r in rows if r["reasons"] or r["warnings"]]
         if problems:
             parts += ["Reasons and warnings:", ""] + problems + [""]
     parts += _throughput_by_batch(results)
     parts += _server_searches(results)
-    parts += ["Published top-1: EfficientNet paper Table 2 (arXiv v5); tv acc@1: torchvision weights "
-              "(B1: V1 / V2). `*`: fp32 reference accuracy, this precision unmeasured. Untrained networks are "
-              "measured: accuracy columns describe the published models of the same architecture.", "",
-              "## Environment", "", _md_table(("field", "value"), [
-                  ["CPU", str(env.get("cpu_model"))], ["cores (physical / logical)",
-                                                        f"{env.get('physical_cores')} / {env.get('logical_cores')}"],
-                  ["memory", f"{(env.get('memory_bytes') or 0) / 2**30:.1f} GiB"], ["OS", str(env.get("os"))],
-                  ["Python", str(env.get("python"))],
-                  ["libraries", ", ".join(f"{k} {v}" for k, v in sorted((env.get("versions") or {}).items()))],
-                  ["benchbed", f"{env.get('benchbed_version')} ({env.get('git_commit') or 'no git commit'})"],
-                  ["GPUs", ", ".join(g["name"] for g in env.get("gpus") or []) or "none"],
-                  ["CPU speed flags", " ".join(env.get("cpu_speed_flags") or [])],
-                  ["fingerprint", str(env.get("fingerprint"))]]), ""]
+    parts += [ACCURACY_FOOTNOTE, "", "## Environment", "", md_table(("field", "value"), environment_rows(env)), ""]
     return "\n".join(parts)
 
 
@@ -131,7 +135,7 @@ def _throughput_by_batch(results: list[dict]) -> list[str]:
     batches = sorted({b for row in table.values() for b in row})
     rows = [[network, precision] + [row.get(b, "") for b in batches] for (network, precision), row in table.items()]
     return ["### offline: throughput (img/s) by batch", "",
-            _md_table(["network", "precision"] + [f"b{b}" for b in batches], rows), ""]
+            md_table(["network", "precision"] + [f"b{b}" for b in batches], rows), ""]
 
 
 def _server_searches(results: list[dict]) -> list[str]:
@@ -151,13 +155,13 @@ def _server_searches(results: list[dict]) -> list[str]:
     if not rows:
         return []
     return ["### mlperf-server: highest VALID QPS under the SLA (MLPerf LoadGen)", "",
-            _md_table(["network", "precision", "QPS", "SLA", "p99 ms at that load", "batcher", "LoadGen runs",
+            md_table(["network", "precision", "QPS", "SLA", "p99 ms at that load", "batcher", "LoadGen runs",
                        "search"], rows), ""]
 
 
-def write_report(run: dict, results: list[dict], reports_dir: Path) -> Path:
+def write_report(run: dict, results: list[dict], reports_dir: Path, book: AccuracyBook | None = None) -> Path:
     folder = Path(reports_dir) / run["run_id"]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "report.md"
-    atomic_write_bytes(path, render_markdown(run, results).encode())
+    atomic_write_bytes(path, render_markdown(run, results, book).encode())
     return path

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchbed.errors import BenchbedError
@@ -16,6 +16,8 @@ class Side:
     runs: list[dict]
     #: (result document, environment of its run)
     results: list[tuple[dict, dict]]
+    #: (run, its result documents), for reports that show each run
+    per_run: list[tuple[dict, list[dict]]] = field(default_factory=list)
 
 
 def _from_results_json(path: Path) -> tuple[dict, list[dict]]:
@@ -53,4 +55,4 @@ def load_side(ref: str, db: Path | None) -> Side:
     results = [(doc, doc.get("environment") or run.get("environment") or {}) for run, docs in pairs for doc in docs]
     if not results:
         raise BenchbedError(f"{ref}: no results to compare (empty run)")
-    return Side(ref, [run for run, _ in pairs], results)
+    return Side(ref, [run for run, _ in pairs], results, pairs)

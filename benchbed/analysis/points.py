@@ -1,0 +1,117 @@
+"""Measured cells as flat points (hardware, network, backend, precision, batch + metrics + accuracy).
+
+The one place that reads result documents for the Pareto, scaling, procurement and report analyses,
+so they all name hardware, pick percentiles and attach accuracy the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from benchbed.accuracy.lookup import AccuracyBook, AccuracyMatch
+
+
+def hardware_name(doc: dict, environment: dict) -> str:
+    """The Ray hardware label, else the GPU a GPU cell ran on, else the CPU model and its physical cores."""
+    cell = doc["cell"]
+    if cell.get("hardware"):
+        return str(cell["hardware"])
+    gpus = environment.get("gpus") or []
+    device = str((doc.get("timing") or {}).get("device") or "cpu")
+    if gpus and device.startswith("cuda"):
+        index = int(device.split(":")[1]) if ":" in device else 0
+        return str(gpus[min(index, len(gpus) - 1)].get("name"))
+    cores = environment.get("physical_cores")
+    return f"{environment.get('cpu_model') or 'unknown CPU'}" + (f" ({cores} cores)" if cores else "")
+
+
+@dataclass
+class Point:
+    """One measured cell with what the analyses need; ``doc`` keeps the raw result."""
+
+    hardware: str
+    network: str
+    backend: str
+    precision: str
+    scenario: str
+    batch: int
+    phi: float | None
+    mode: str | None
+    macs: int | None
+    params: int | None
+    resolution: int | None
+    status: str
+    validity: str
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    throughput_ips: float | None = None
+    peak_rss_bytes: int | None = None
+    device_memory_bytes: int | None = None
+    energy_j_per_image: float | None = None
+    accuracy: AccuracyMatch | None = None
+    doc: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok" and self.validity == "VALID"
+
+    @property
+    def label(self) -> str:
+        return f"{self.network} · {self.backend} · {self.precision} · b{self.batch}"
+
+    def latency_ms(self, percentile: float) -> float | None:
+        """Any latency percentile, from the raw samples when the stored statistics lack it."""
+        stats = self.doc.get("stats") or {}
+        key = f"p{percentile:g}_ms"
+        if key in stats:
+            return float(stats[key])
+        samples = self.doc.get("samples_ms") or []
+        return float(np.percentile(samples, percentile)) if samples else None
+
+    def metric(self, name: str) -> float | None:
+        return {"p50": self.p50_ms, "p99": self.p99_ms, "throughput": self.throughput_ips,
+                "memory": self.memory_bytes, "energy": self.energy_j_per_image}.get(name)
+
+    @property
+    def memory_bytes(self) -> int | None:
+        """Device memory where the backend reports it (GPUs), else the worker's peak RSS."""
+        return self.device_memory_bytes or self.peak_rss_bytes
+
+
+def _energy_per_image(doc: dict) -> float | None:
+    energy = doc.get("energy") or {}
+    value = energy.get("joules_per_image")
+    return float(value) if value is not None else None
+
+
+def _device_memory(doc: dict) -> int | None:
+    device = (doc.get("memory") or {}).get("device") or {}
+    for key in ("peak_bytes", "used_bytes", "activation_bytes"):
+        if device.get(key):
+            return int(device[key])
+    return None
+
+
+def to_point(doc: dict, environment: dict, book: AccuracyBook | None = None) -> Point:
+    cell, info = doc["cell"], doc.get("network_info") or {}
+    point = Point(hardware=hardware_name(doc, environment), network=cell["network"], backend=cell["backend"],
+                  precision=cell["precision"], scenario=cell["scenario"], batch=int(cell["batch"]),
+                  phi=info.get("phi"), mode=info.get("mode"), macs=info.get("macs"), params=info.get("params"),
+                  resolution=info.get("resolution"), status=doc["status"],
+                  validity=(doc.get("validity") or {}).get("status") or "FAILED", doc=doc)
+    if doc["status"] == "ok":
+        stats = doc["stats"]
+        point.p50_ms, point.p99_ms, point.throughput_ips = stats["p50_ms"], stats["p99_ms"], stats["throughput_ips"]
+        point.peak_rss_bytes = (doc.get("memory") or {}).get("peak_rss_bytes")
+        point.device_memory_bytes = _device_memory(doc)
+        point.energy_j_per_image = _energy_per_image(doc)
+    if book is not None:
+        point.accuracy = book.match(point.network, point.precision)
+    return point
+
+
+def to_points(results: list[tuple[dict, dict]], book: AccuracyBook | None = None) -> list[Point]:
+    """(result document, its environment) pairs, as :func:`benchbed.analysis.sources.load_side` gives them."""
+    return [to_point(doc, env, book) for doc, env in results]

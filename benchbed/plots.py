@@ -1,0 +1,169 @@
+"""The report's figures (matplotlib, Agg): each function draws one figure and returns it, or None when
+the results hold nothing to draw. :func:`save` writes PNG and SVG and returns the PNG bytes for embedding.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from benchbed.accuracy.tables import published_rows
+from benchbed.analysis.pareto import Cost, front
+from benchbed.analysis.points import Point
+from benchbed.analysis.scaling_fit import fits, latency_series
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _series_label(key: tuple) -> str:
+    hardware, backend, precision, scenario, batch = key
+    return f"{backend} {precision} b{batch} [{hardware}]"
+
+
+def _group_label(p: Point) -> str:
+    return f"{p.backend} {p.precision} [{p.hardware}]"
+
+
+def pareto(points: list[Point], cost: Cost):
+    """Accuracy against one cost: every VALID point with an accuracy, the front across all as a line.
+
+    Hollow markers: fp16/int8 cells shown with the fp32 reference accuracy (their own is unmeasured).
+    """
+    usable = [p for p in points if p.ok and p.accuracy is not None and cost.value(p) is not None]
+    if not usable:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    for label in sorted({_group_label(p) for p in usable}):
+        group = [p for p in usable if _group_label(p) == label]
+        for measured in (True, False):
+            sub = [p for p in group if p.accuracy.precision_measured is measured]
+            if sub:
+                ax.scatter([cost.value(p) for p in sub], [p.accuracy.top1 for p in sub], s=28,
+                           label=label if measured or not any(q.accuracy.precision_measured for q in group) else None,
+                           facecolors=None if measured else "none",
+                           edgecolors=None if measured else "tab:gray")
+    best = front(usable, cost)
+    ax.plot([cost.value(p) for p in best], [p.accuracy.top1 for p in best], color="black", lw=1, ls="--",
+            label="Pareto front (all)")
+    for p in best:
+        ax.annotate(p.network.replace("efficientnet_", ""), (cost.value(p), p.accuracy.top1), fontsize=7,
+                    xytext=(3, 3), textcoords="offset points")
+    if cost.name in ("p50", "p99", "cost", "energy"):
+        ax.set_xscale("log")
+    ax.set_xlabel(cost.label + ("  (higher is better)" if not cost.lower_is_better else ""))
+    ax.set_ylabel("ImageNet top-1 (%)")
+    ax.set_title(f"Accuracy vs {cost.label}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def scaling(points: list[Point]):
+    """log-log p50 against MACs per series, with the fitted latency ∝ MACs^k."""
+    series = latency_series(points)
+    fitted = fits(points)
+    if not series:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    for key, pts in series.items():
+        line = ax.plot([p.macs for p in pts], [p.p50_ms for p in pts], marker="o", lw=0, label=_series_label(key))[0]
+        fit = fitted.get(key)
+        if fit:
+            xs = sorted(p.macs for p in pts if p.mode in ("preset", "compound"))
+            ax.plot(xs, [fit.predict_ms(x) for x in xs], color=line.get_color(), lw=1,
+                    label=f"fit k={fit.k:.2f} (R²={fit.r2:.3f})")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("MACs per image")
+    ax.set_ylabel("p50 latency (ms)")
+    ax.set_title("Latency vs FLOPS (log-log): latency ∝ MACs^k")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def per_phi(points: list[Point], metric: str):
+    """A metric (p50 ms or peak memory MB) against φ, one line per backend/precision/hardware, batch 1."""
+    chosen = [p for p in points if p.ok and p.phi is not None and p.batch == 1 and p.scenario == "single-stream"]
+    if not chosen:
+        return None
+    value = (lambda p: p.p50_ms) if metric == "p50" else (lambda p: p.memory_bytes / 2**20)
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for label in sorted({f"{_group_label(p)} {p.mode}" for p in chosen}):
+        pts = sorted((p for p in chosen if f"{_group_label(p)} {p.mode}" == label), key=lambda p: p.phi)
+        ax.plot([p.phi for p in pts], [value(p) for p in pts], marker="o", label=label)
+    if metric == "p50":
+        ax.set_yscale("log")
+    ax.set_xlabel("φ")
+    ax.set_ylabel("p50 latency (ms), batch 1" if metric == "p50" else "peak memory (MB)")
+    ax.set_title("Latency per φ" if metric == "p50" else "Memory per φ")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def throughput_by_batch(points: list[Point]):
+    chosen = [p for p in points if p.ok and p.scenario == "offline"]
+    if not chosen:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for label in sorted({f"{p.network} {_group_label(p)}" for p in chosen}):
+        pts = sorted((p for p in chosen if f"{p.network} {_group_label(p)}" == label), key=lambda p: p.batch)
+        ax.plot([p.batch for p in pts], [p.throughput_ips for p in pts], marker="o", label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("batch")
+    ax.set_ylabel("throughput (img/s)")
+    ax.set_title("Offline throughput vs batch")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def published_accuracy_vs_flops():
+    """The paper's Table 2: EfficientNets against the comparison ConvNets (top-1 vs GFLOPS, log x)."""
+    rows = [r for r in published_rows() if r.source == "paper_v5" and r.gflops]
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    eff = sorted((r for r in rows if r.network), key=lambda r: r.gflops)
+    other = [r for r in rows if not r.network]
+    ax.plot([r.gflops for r in eff], [r.top1 for r in eff], marker="o", color="tab:red", label="EfficientNet B0-B7")
+    ax.scatter([r.gflops for r in other], [r.top1 for r in other], color="tab:blue", label="comparison ConvNets")
+    for r in eff + other:
+        ax.annotate(r.model.replace("EfficientNet-", ""), (r.gflops, r.top1), fontsize=7, xytext=(3, -8),
+                    textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("published GFLOPS (billions of multiply-adds)")
+    ax.set_ylabel("ImageNet top-1 (%)")
+    ax.set_title("Published: EfficientNet paper v5, Table 2")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def save(fig, folder: Path, stem: str) -> bytes:
+    """Write ``stem.png`` and ``stem.svg`` into ``folder``; return the PNG bytes."""
+    plt = _plt()
+    folder.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    (folder / f"{stem}.png").write_bytes(buffer.getvalue())
+    fig.savefig(folder / f"{stem}.svg", format="svg")
+    plt.close(fig)
+    return buffer.getvalue()

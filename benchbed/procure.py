@@ -1,0 +1,167 @@
+"""``benchbed procure``: which hardware, how many, at what cost, for an accuracy floor and a latency SLA.
+
+Every measured option (hardware × network × backend × precision × batch) is either ranked, with the
+devices needed for the target load, $/month, $ per million images, images per joule and its headroom
+against the SLA, or excluded with every reason that excludes it. When nothing qualifies the answer
+says so and names the closest options, instead of an empty table.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from benchbed.analysis.points import Point
+from benchbed.prices import HOURS_PER_MONTH, PriceFile
+
+
+@dataclass(frozen=True)
+class Constraints:
+    min_top1: float | None = None
+    sla_ms: float | None = None
+    percentile: float = 99.0
+    target_qps: float | None = None
+    precisions: tuple[str, ...] | None = None  # None: any
+    #: count fp16/int8 cells whose accuracy is the fp32 reference (unmeasured at that precision)
+    allow_reference_accuracy: bool = False
+
+    def describe(self) -> str:
+        parts = []
+        if self.min_top1 is not None:
+            parts.append(f"top-1 >= {self.min_top1:g} %")
+        if self.sla_ms is not None:
+            parts.append(f"p{self.percentile:g} <= {self.sla_ms:g} ms")
+        if self.target_qps is not None:
+            parts.append(f"{self.target_qps:g} images/s")
+        if self.precisions:
+            parts.append("precision " + "/".join(self.precisions))
+        return ", ".join(parts) or "no constraints"
+
+
+@dataclass
+class Option:
+    point: Point
+    latency_ms: float | None
+    throughput_ips: float | None
+    price_per_hour: float | None = None
+    price_basis: str | None = None
+    devices: int | None = None
+    monthly: float | None = None
+    per_million: float | None = None
+    images_per_joule: float | None = None
+    joule_basis: str | None = None
+    headroom: float | None = None  # 1 - latency / SLA
+    reasons: list[str] = field(default_factory=list)
+    shortfall: float = 0.0  # how far from meeting the numeric constraints (for "closest")
+
+    @property
+    def qualifies(self) -> bool:
+        return not self.reasons
+
+    def to_dict(self) -> dict:
+        p = self.point
+        return {"hardware": p.hardware, "network": p.network, "backend": p.backend, "precision": p.precision,
+                "batch": p.batch, "scenario": p.scenario, "top1": None if p.accuracy is None else p.accuracy.top1,
+                "accuracy": None if p.accuracy is None else p.accuracy.to_dict(), "latency_ms": self.latency_ms,
+                "throughput_ips": self.throughput_ips, "price_per_hour": self.price_per_hour,
+                "price_basis": self.price_basis, "devices": self.devices, "monthly": self.monthly,
+                "per_million_images": self.per_million, "images_per_joule": self.images_per_joule,
+                "joule_basis": self.joule_basis, "sla_headroom": self.headroom, "excluded_because": self.reasons}
+
+
+@dataclass
+class ProcureAnswer:
+    constraints: Constraints
+    currency: str
+    ranked: list[Option]
+    excluded: list[Option]
+    unpriced_hardware: list[str]
+    unused_prices: list[str]
+
+    @property
+    def closest(self) -> list[Option]:
+        """Excluded options that miss only numeric constraints, nearest first."""
+        near = [o for o in self.excluded if o.shortfall > 0 and o.price_per_hour is not None
+                and o.point.ok and o.point.accuracy is not None]
+        return sorted(near, key=lambda o: o.shortfall)[:3]
+
+    def to_dict(self) -> dict:
+        return {"constraints": self.constraints.__dict__, "currency": self.currency,
+                "ranked": [o.to_dict() for o in self.ranked], "excluded": [o.to_dict() for o in self.excluded],
+                "closest": [o.to_dict() for o in self.closest], "unpriced_hardware": self.unpriced_hardware,
+                "unused_prices": self.unused_prices}
+
+
+def _load(point: Point, percentile: float) -> tuple[float | None, float | None]:
+    """(latency at the percentile, sustainable images/s): MLPerf Server's VALID QPS where it was searched."""
+    search = ((point.doc.get("loadgen") or {}).get("search") or {}) if point.scenario == "mlperf-server" else {}
+    throughput = search.get("best_qps") or point.throughput_ips
+    return point.latency_ms(percentile), throughput
+
+
+def evaluate(point: Point, prices: PriceFile, c: Constraints) -> Option:
+    latency, throughput = _load(point, c.percentile) if point.status == "ok" else (None, None)
+    option = Option(point, latency, throughput)
+    reasons = option.reasons
+    if point.status != "ok":
+        reasons.append(f"cell failed: {point.doc.get('error', 'failed')}")
+    elif point.validity != "VALID":
+        reasons.append("result INVALID: " + "; ".join((point.doc.get("validity") or {}).get("reasons") or []))
+    if c.precisions and point.precision not in c.precisions:
+        reasons.append(f"precision {point.precision} not allowed")
+    acc = point.accuracy
+    if c.min_top1 is not None:
+        if acc is None:
+            reasons.append("no accuracy for this network (not a published model; add a measured row with --accuracy)")
+        elif not acc.precision_measured and not c.allow_reference_accuracy:
+            reasons.append(f"top-1 at {point.precision} unmeasured (fp32 reference {acc.top1:g} %; "
+                           "measure it or pass --allow-reference-accuracy)")
+        elif acc.top1 < c.min_top1:
+            reasons.append(f"top-1 {acc.top1:g} % < {c.min_top1:g} %")
+            option.shortfall += (c.min_top1 - acc.top1) / c.min_top1
+    if c.sla_ms is not None and latency is not None:
+        option.headroom = 1.0 - latency / c.sla_ms
+        if latency > c.sla_ms:
+            reasons.append(f"p{c.percentile:g} {latency:.3g} ms > SLA {c.sla_ms:g} ms")
+            option.shortfall += latency / c.sla_ms - 1.0
+    price = prices.price_for(point.hardware)
+    if price is None:
+        reasons.append(f"no price for hardware {point.hardware!r} in {prices.path.name}")
+    elif throughput:
+        option.price_per_hour, option.price_basis = price.per_hour, price.basis
+        option.per_million = price.per_hour / 3600.0 / throughput * 1e6
+        if c.target_qps:
+            option.devices = math.ceil(c.target_qps / throughput)
+            option.monthly = option.devices * price.per_hour * HOURS_PER_MONTH
+        else:
+            option.monthly = price.per_hour * HOURS_PER_MONTH
+        if point.energy_j_per_image:
+            option.images_per_joule, option.joule_basis = 1.0 / point.energy_j_per_image, "measured"
+        elif price.power_w:
+            option.images_per_joule, option.joule_basis = throughput / price.power_w, "rated power"
+    return option
+
+
+def _rank_key(o: Option, c: Constraints) -> tuple:
+    cost = o.monthly if c.target_qps else o.per_million
+    return (cost if cost is not None else math.inf, o.per_million or math.inf, o.latency_ms or math.inf)
+
+
+def procure(points: list[Point], prices: PriceFile, constraints: Constraints) -> ProcureAnswer:
+    options = [evaluate(p, prices, constraints) for p in points]
+    best: dict[tuple, Option] = {}
+    for o in options:  # one option per (hardware, network, backend, precision, batch): its best scenario
+        p = o.point
+        key = (p.hardware, p.network, p.backend, p.precision, p.batch)
+        if key not in best or (o.qualifies, *(-x for x in _rank_key(o, constraints))) > \
+                (best[key].qualifies, *(-x for x in _rank_key(best[key], constraints))):
+            best[key] = o
+    chosen = list(best.values())
+    ranked = sorted((o for o in chosen if o.qualifies), key=lambda o: _rank_key(o, constraints))
+    excluded = sorted((o for o in chosen if not o.qualifies), key=lambda o: (o.point.hardware, o.point.network,
+                                                                              o.point.backend, o.point.precision,
+                                                                              o.point.batch))
+    hardware = sorted({p.hardware for p in points})
+    unpriced = [h for h in hardware if prices.price_for(h) is None]
+    unused = [h.name for h in prices.hardware if not any(h.matches(x) for x in hardware)]
+    return ProcureAnswer(constraints, prices.currency, ranked, excluded, unpriced, unused)

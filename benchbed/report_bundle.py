@@ -1,0 +1,107 @@
+"""``benchbed report RUN… [--html]``: the markdown and HTML reports over one or more runs, in one folder.
+
+Runs may come from several machines (Ray sweeps store each node's environment with its cells, or
+results.json files copied from elsewhere): every analysis names the hardware of each point.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchbed.accuracy.lookup import AccuracyBook
+from benchbed.analysis.pareto import COSTS, Cost, cost_per_image
+from benchbed.analysis.points import Point, to_points
+from benchbed.analysis.sources import load_side
+from benchbed.analysis.summary import TableData, pareto_tables, scaling_tables
+from benchbed.artifacts import atomic_write_bytes
+from benchbed.prices import PriceFile
+from benchbed.report import ACCURACY_FOOTNOTE, md_table, render_markdown
+
+
+@dataclass
+class ReportInputs:
+    runs: list[dict]
+    results_by_run: dict[str, list[dict]]
+    points: list[Point]
+
+
+def load_inputs(refs: list[str], db: Path | None, book: AccuracyBook) -> ReportInputs:
+    runs, by_run, pairs = [], {}, []
+    for ref in refs:
+        side = load_side(ref, db)
+        for run, docs in side.per_run:
+            if run["run_id"] in by_run:
+                continue
+            runs.append(run)
+            by_run[run["run_id"]] = docs
+            pairs += [(doc, doc.get("environment") or run.get("environment") or {}) for doc in docs]
+    return ReportInputs(runs, by_run, to_points(pairs, book))
+
+
+def output_folder(reports_dir: Path, runs: list[dict]) -> Path:
+    if len(runs) == 1:
+        return Path(reports_dir) / runs[0]["run_id"]
+    digest = hashlib.sha256(",".join(sorted(r["run_id"] for r in runs)).encode()).hexdigest()[:8]
+    return Path(reports_dir) / f"combined-{digest}"
+
+
+def costs_for(prices: PriceFile | None, points: list[Point]) -> list[Cost]:
+    costs = list(COSTS.values())
+    if prices is not None:
+        per_hour = {p.hardware: price.per_hour for p in points if (price := prices.price_for(p.hardware))}
+        costs.append(cost_per_image(per_hour))
+    return costs
+
+
+def _md(t: TableData) -> list[str]:
+    return [f"### {t.title}", "", md_table(t.header, t.rows), "", t.note, ""]
+
+
+def render_bundle_markdown(inputs: ReportInputs, costs: list[Cost], book: AccuracyBook) -> str:
+    parts = [render_markdown(run, inputs.results_by_run[run["run_id"]], book) for run in inputs.runs]
+    analyses = scaling_tables(inputs.points) + pareto_tables(inputs.points, costs)
+    if analyses:
+        parts.append("## Analyses (all runs above)\n")
+        for table in analyses:
+            parts += _md(table)
+    return "\n".join(parts)
+
+
+def history_png(db: Path | None, points: list[Point], folder: Path) -> bytes | None:
+    """The trend of these cells over every run in the store, when at least one has two runs."""
+    if db is None or not Path(db).exists():
+        return None
+    from benchbed.analysis.history import plot_trends, trends
+    from benchbed.store import Store, cell_key
+
+    keys = {cell_key(p.doc["cell"]) for p in points}
+    store = Store(db)
+    try:
+        found = [t for t in trends(store) if t.key in keys and len(t.points) >= 2]
+    finally:
+        store.close()
+    if not found:
+        return None
+    path = folder / "plots" / "history.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plot_trends(found, str(path))
+    return path.read_bytes()
+
+
+def write_bundle(inputs: ReportInputs, folder: Path, book: AccuracyBook, prices: PriceFile | None,
+                 html: bool, db: Path | None) -> list[Path]:
+    """report.md always; report.html (+ plots/) with ``html``. Returns the files written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    costs = costs_for(prices, inputs.points)
+    md_path = folder / "report.md"
+    atomic_write_bytes(md_path, render_bundle_markdown(inputs, costs, book).encode())
+    written = [md_path]
+    if html:
+        from benchbed.report_html import render_html, write_html
+
+        text = render_html(inputs.runs, inputs.results_by_run, inputs.points, folder, costs,
+                           history_png(db, inputs.points, folder), ACCURACY_FOOTNOTE)
+        written.append(write_html(folder / "report.html", text))
+    return written
