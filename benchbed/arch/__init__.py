@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import warnings
 from typing import TYPE_CHECKING
 
 from benchbed.arch.spec import BASELINES, EFFICIENTNET_B0, NetworkSpec, build_spec, count_cost
@@ -86,14 +88,15 @@ def read_state_dict(path: str) -> dict:
 
             state = load_file(path)
         else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():  # e.g. "pickle protocol 4" chatter: the error below says it all
+                warnings.simplefilter("ignore")
+                state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise BenchbedError(f"weights file not found: {path}") from None
     except ImportError:
         raise BenchbedError("loading .safetensors needs the safetensors package: pip install safetensors") from None
     except Exception as exc:  # unpickling errors of every kind: not a weights file we may load
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BenchbedError(f"cannot load weights {path}: {first}") from None
+        raise BenchbedError(f"cannot load weights {path}: {_load_failure(exc)}") from None
     for wrapper in ("state_dict", "model"):
         if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
             state = state[wrapper]
@@ -101,6 +104,17 @@ def read_state_dict(path: str) -> dict:
         raise BenchbedError(f"cannot load weights {path}: not a state dict of tensors "
                             "(nor one under 'state_dict' or 'model')")
     return state
+
+
+def _load_failure(exc: Exception) -> str:
+    """One line for a failed load; torch's weights-only refusal is condensed to its actual cause."""
+    text = str(exc).strip()
+    if text.startswith("Weights only load failed"):
+        cause = re.search(r"WeightsUnpickler error:\s*(.+?)\s*(?:Check the documentation|$)", text, re.S)
+        detail = " ".join(cause.group(1).split()) if cause else "not a plain state dict"
+        return (f"torch.load(weights_only=True) refused it ({detail}); it is not a plain state dict, and "
+                "benchbed does not unpickle arbitrary objects")
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _misfit(model: "torch.nn.Module", state: dict) -> str | None:
