@@ -1,0 +1,1 @@
+"""Measured and published accuracy: eval transform, image folders, evaluation, tables."""
