@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import warnings
 from typing import TYPE_CHECKING
 
 from benchbed.arch.spec import BASELINES, EFFICIENTNET_B0, NetworkSpec, build_spec, count_cost
@@ -12,7 +14,7 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = ["BASELINES", "EFFICIENTNET_B0", "NetworkSpec", "build_spec", "count_cost", "network_spec", "build_model",
-           "load_weights"]
+           "load_weights", "read_state_dict"]
 
 
 def network_spec(
@@ -73,8 +75,11 @@ def build_model(
     return model.eval()
 
 
-def load_weights(model: "torch.nn.Module", path: str) -> "torch.nn.Module":
-    """Load a state dict safely (``weights_only=True`` or safetensors) with ``strict=True``."""
+def read_state_dict(path: str) -> dict:
+    """A state dict from ``path`` without running pickled code (``weights_only=True`` or safetensors).
+
+    Accepts a plain state dict or a training checkpoint wrapping one as ``state_dict`` or ``model``.
+    """
     import torch
 
     try:
@@ -83,15 +88,62 @@ def load_weights(model: "torch.nn.Module", path: str) -> "torch.nn.Module":
 
             state = load_file(path)
         else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-                state = state["state_dict"]
-        model.load_state_dict(state, strict=True)
+            with warnings.catch_warnings():  # e.g. "pickle protocol 4" chatter: the error below says it all
+                warnings.simplefilter("ignore")
+                state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise BenchbedError(f"weights file not found: {path}") from None
     except ImportError:
         raise BenchbedError("loading .safetensors needs the safetensors package: pip install safetensors") from None
-    except (RuntimeError, ValueError, OSError) as exc:
+    except Exception as exc:  # unpickling errors of every kind: not a weights file we may load
+        raise BenchbedError(f"cannot load weights {path}: {_load_failure(exc)}") from None
+    for wrapper in ("state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
+            state = state[wrapper]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise BenchbedError(f"cannot load weights {path}: not a state dict of tensors "
+                            "(nor one under 'state_dict' or 'model')")
+    return state
+
+
+def _load_failure(exc: Exception) -> str:
+    """One line for a failed load; torch's weights-only refusal is condensed to its actual cause."""
+    text = str(exc).strip()
+    if text.startswith("Weights only load failed"):
+        cause = re.search(r"WeightsUnpickler error:\s*(.+?)\s*(?:Check the documentation|$)", text, re.S)
+        detail = " ".join(cause.group(1).split()) if cause else "not a plain state dict"
+        return (f"torch.load(weights_only=True) refused it ({detail}); it is not a plain state dict, and "
+                "benchbed does not unpickle arbitrary objects")
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _misfit(model: "torch.nn.Module", state: dict) -> str | None:
+    """Why ``state`` does not fit ``model`` in one line (keys and shapes named), or None when it fits."""
+
+    def some(names: list[str]) -> str:
+        return ", ".join(names[:3]) + (f", … (+{len(names) - 3})" if len(names) > 3 else "")
+
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [f"{k} {list(state[k].shape)} vs {list(v.shape)}" for k, v in own.items()
+              if k in state and tuple(state[k].shape) != tuple(v.shape)]
+    problems = [f"{len(names)} {label}: {some(names)}" for label, names in
+                (("missing keys", missing), ("unexpected keys", unexpected),
+                 ("shape mismatches (file vs network)", shapes)) if names]
+    return "; ".join(problems) or None
+
+
+def load_weights(model: "torch.nn.Module", path: str) -> "torch.nn.Module":
+    """Load a state dict safely (:func:`read_state_dict`) with ``strict=True``; a misfit names its keys."""
+    state = read_state_dict(path)
+    misfit = _misfit(model, state)
+    if misfit:
+        name = getattr(getattr(model, "spec", None), "name", type(model).__name__)
+        raise BenchbedError(f"cannot load weights {path}: they do not fit {name}: {misfit}")
+    try:
+        model.load_state_dict(state, strict=True)
+    except (RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BenchbedError(f"cannot load weights {path}: {first}") from None
     return model

@@ -1,0 +1,107 @@
+"""An ImageNet-style validation folder: one subfolder per class, images inside (torchvision ``ImageFolder``).
+
+Without a class map a folder's class index is its position among the sorted subfolder names, as in
+``ImageFolder``. That is only right for a complete 1000-class folder: a partial one (a few classes of
+ImageNet) needs ``--class-map``, a text file with one wnid per line whose line number is the class
+index (extra text after the wnid, as in ``LOC_synset_mapping.txt``, is ignored).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchbed.errors import BenchbedError
+
+#: torchvision's IMG_EXTENSIONS, compared case-insensitively (ImageNet's own files end in .JPEG)
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+
+
+@dataclass(frozen=True)
+class Sample:
+    path: Path
+    label: int
+
+
+@dataclass(frozen=True)
+class ImageFolderIndex:
+    """Every image of the folder with its class index, plus what was skipped (reported, not fatal)."""
+
+    root: Path
+    classes: dict[str, int]
+    samples: list[Sample]
+    skipped: list[Path]
+
+
+def read_class_map(path: str | Path) -> dict[str, int]:
+    """wnid -> class index from a one-wnid-per-line file (line number = index)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BenchbedError(f"cannot read --class-map {path}: {exc.strerror or exc}") from None
+    while lines and not lines[-1].strip():
+        lines.pop()
+    mapping: dict[str, int] = {}
+    for number, line in enumerate(lines):
+        if not line.strip():
+            raise BenchbedError(f"--class-map {path}: line {number + 1} is empty (line number = class index)")
+        wnid = line.split()[0]
+        if wnid in mapping:
+            raise BenchbedError(f"--class-map {path}: {wnid!r} on line {number + 1} already on line "
+                                f"{mapping[wnid] + 1}")
+        mapping[wnid] = number
+    if not mapping:
+        raise BenchbedError(f"--class-map {path} is empty")
+    return mapping
+
+
+def index_folder(root: str | Path, num_classes: int, class_map: dict[str, int] | None = None) -> ImageFolderIndex:
+    """Classes and images of ``root``, checked against a model with ``num_classes`` outputs."""
+    root = Path(root)
+    if not root.is_dir():
+        raise BenchbedError(f"--val-dir {root}: not a folder")
+    names = sorted(entry.name for entry in os.scandir(root) if entry.is_dir())
+    if not names:
+        raise BenchbedError(f"--val-dir {root}: no class subfolders (expected DIR/<class>/<image>)")
+    if class_map is None:
+        if len(names) > num_classes:
+            raise BenchbedError(f"--val-dir {root} has {len(names)} class folders but the network has "
+                                f"{num_classes} classes")
+        classes = {name: i for i, name in enumerate(names)}
+    else:
+        unknown = [name for name in names if name not in class_map]
+        if unknown:
+            raise BenchbedError(f"--val-dir {root}: {len(unknown)} class folders not in --class-map "
+                                f"(first: {unknown[0]!r})")
+        classes = {name: class_map[name] for name in names}
+        too_high = max(classes.values())
+        if too_high >= num_classes:
+            raise BenchbedError(f"--class-map puts class {too_high} in the folder but the network has "
+                                f"{num_classes} classes")
+    samples, skipped = [], []
+    for name in names:
+        for folder, _, files in sorted(os.walk(root / name, followlinks=True)):
+            for file in sorted(files):
+                path = Path(folder) / file
+                if file.lower().endswith(IMAGE_EXTENSIONS):
+                    samples.append(Sample(path, classes[name]))
+                else:
+                    skipped.append(path)
+    if not samples:
+        raise BenchbedError(f"--val-dir {root}: no images in its {len(names)} class folders "
+                            f"(extensions: {', '.join(IMAGE_EXTENSIONS)})")
+    return ImageFolderIndex(root, classes, samples, skipped)
+
+
+def load_image(path: Path):
+    """Decode ``path`` fully (a truncated file fails here, naming the file, not later in a batch)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BenchbedError(f"cannot read image {path}: {first}") from None

@@ -1,0 +1,103 @@
+"""The reference ImageNet eval transform (torchvision's ``ImageClassification`` preset), without torchvision.
+
+Resize the shorter side to ``resize`` (PIL, antialiased like torchvision on PIL images), center-crop
+``crop``, scale to [0, 1], normalize with the ImageNet mean/std, CHW float32. torchvision does not
+pair with our torch build, so this re-implements its arithmetic (output size truncation, crop offset
+rounding, zero padding when the crop exceeds the image) to give the same pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from benchbed.errors import BenchbedError
+
+MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+INTERPOLATIONS = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC,
+                  "nearest": Image.Resampling.NEAREST}
+#: timm's default crop_pct for networks without a published eval transform (resize = crop / 0.875)
+DEFAULT_CROP_PCT = 0.875
+
+
+@dataclass(frozen=True)
+class EvalTransform:
+    """crop / resize / interpolation, and where they came from (for the result's source line)."""
+
+    crop: int
+    resize: int
+    interpolation: str
+    origin: str = "given"
+
+    def __post_init__(self) -> None:
+        if self.crop < 1 or self.resize < 1:
+            raise BenchbedError(f"crop and resize must be >= 1 pixel, got crop {self.crop}, resize {self.resize}")
+        if self.interpolation not in INTERPOLATIONS:
+            raise BenchbedError(f"unknown interpolation {self.interpolation!r}; choose one of "
+                                f"{', '.join(INTERPOLATIONS)}")
+
+    def describe(self) -> str:
+        return f"{self.crop}/{self.resize}/{self.interpolation}"
+
+    def __call__(self, image: Image.Image) -> np.ndarray:
+        """One RGB PIL image -> normalized CHW float32 array of shape (3, crop, crop)."""
+        image = center_crop(resize_shorter(image.convert("RGB"), self.resize, self.interpolation), self.crop)
+        pixels = np.asarray(image, dtype=np.float32) / 255.0
+        return ((pixels - MEAN) / STD).transpose(2, 0, 1).copy()
+
+
+def resize_shorter(image: Image.Image, size: int, interpolation: str) -> Image.Image:
+    """Shorter side to ``size``, the longer one scaled and truncated (torchvision's int(size * long / short))."""
+    w, h = image.size
+    short, long = (w, h) if w <= h else (h, w)
+    if short == size:
+        return image  # torchvision returns the image untouched here too
+    new_long = int(size * long / short)
+    new_w, new_h = (size, new_long) if w <= h else (new_long, size)
+    return image.resize((new_w, new_h), INTERPOLATIONS[interpolation])
+
+
+def center_crop(image: Image.Image, size: int) -> Image.Image:
+    """Central ``size`` x ``size`` square; an image smaller than that is zero-padded first (as torchvision)."""
+    w, h = image.size
+    if size > w or size > h:
+        padded = Image.new(image.mode, (max(w, size), max(h, size)))
+        padded.paste(image, ((size - w) // 2 if size > w else 0, (size - h) // 2 if size > h else 0))
+        image, (w, h) = padded, padded.size
+    top, left = int(round((h - size) / 2.0)), int(round((w - size) / 2.0))
+    return image.crop((left, top, left + size, top + size))
+
+
+def default_transform(spec) -> EvalTransform:
+    """The eval transform for ``spec``: torchvision's published one, else crop = resolution at crop_pct 0.875.
+
+    Where torchvision has several weights (B1 V1 and V2) the newest is taken, as its ``DEFAULT`` is.
+    """
+    from benchbed.published import published_for
+
+    row = published_for(spec.name)
+    if row and row.get("torchvision"):
+        tv = max(row["torchvision"], key=lambda w: w["weights"])
+        return EvalTransform(tv["crop"], tv["resize"], tv["interpolation"],
+                             origin=f"torchvision {spec.name} {tv['weights']}")
+    crop = spec.resolution
+    return EvalTransform(crop, round(crop / DEFAULT_CROP_PCT), "bicubic",
+                         origin=f"network resolution, crop_pct {DEFAULT_CROP_PCT}")
+
+
+def choose_transform(spec, crop: int | None = None, resize: int | None = None,
+                     interpolation: str | None = None) -> EvalTransform:
+    """The default transform with any of crop/resize/interpolation overridden by the user.
+
+    Overriding only the crop keeps the default's crop/resize ratio, so ``--crop 256`` on B0 resizes to 293.
+    """
+    base = default_transform(spec)
+    if crop is None and resize is None and interpolation is None:
+        return base
+    new_crop = crop if crop is not None else base.crop
+    new_resize = resize if resize is not None else (
+        base.resize if crop is None else round(new_crop * base.resize / base.crop))
+    return EvalTransform(new_crop, new_resize, interpolation or base.interpolation, origin=base.origin + ", overridden")
