@@ -24,7 +24,17 @@ def _plt():
 
 def _series_label(key: tuple) -> str:
     hardware, backend, precision, scenario, batch = key
-    return f"{backend} {precision} b{batch} [{hardware}]"
+    return f"{backend} {precision} {scenario} b{batch} [{hardware}]"
+
+
+def _plain_log(ax, axis: str = "y") -> None:
+    """Log scale with plain tick labels (3, 10, 30 rather than 3×10⁰)."""
+    from matplotlib.ticker import FuncFormatter
+
+    getattr(ax, f"set_{axis}scale")("log")
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    target.set_minor_formatter(FuncFormatter(lambda v, _: ""))
 
 
 def _group_label(p: Point) -> str:
@@ -57,7 +67,7 @@ def pareto(points: list[Point], cost: Cost):
         ax.annotate(p.network.replace("efficientnet_", ""), (cost.value(p), p.accuracy.top1), fontsize=7,
                     xytext=(3, 3), textcoords="offset points")
     if cost.name in ("p50", "p99", "cost", "energy"):
-        ax.set_xscale("log")
+        _plain_log(ax, "x")
     ax.set_xlabel(cost.label + ("  (higher is better)" if not cost.lower_is_better else ""))
     ax.set_ylabel("ImageNet top-1 (%)")
     ax.set_title(f"Accuracy vs {cost.label}")
@@ -83,7 +93,7 @@ def scaling(points: list[Point]):
             ax.plot(xs, [fit.predict_ms(x) for x in xs], color=line.get_color(), lw=1,
                     label=f"fit k={fit.k:.2f} (R²={fit.r2:.3f})")
     ax.set_xscale("log")
-    ax.set_yscale("log")
+    _plain_log(ax, "y")
     ax.set_xlabel("MACs per image")
     ax.set_ylabel("p50 latency (ms)")
     ax.set_title("Latency vs FLOPS (log-log): latency ∝ MACs^k")
@@ -105,7 +115,7 @@ def per_phi(points: list[Point], metric: str):
         pts = sorted((p for p in chosen if f"{_group_label(p)} {p.mode}" == label), key=lambda p: p.phi)
         ax.plot([p.phi for p in pts], [value(p) for p in pts], marker="o", label=label)
     if metric == "p50":
-        ax.set_yscale("log")
+        _plain_log(ax, "y")
     ax.set_xlabel("φ")
     ax.set_ylabel("p50 latency (ms), batch 1" if metric == "p50" else "peak memory (MB)")
     ax.set_title("Latency per φ" if metric == "p50" else "Memory per φ")
@@ -125,7 +135,7 @@ def throughput_by_batch(points: list[Point]):
         pts = sorted((p for p in chosen if f"{p.network} {_group_label(p)}" == label), key=lambda p: p.batch)
         ax.plot([p.batch for p in pts], [p.throughput_ips for p in pts], marker="o", label=label)
     ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
+    _plain_log(ax, "y")
     ax.set_xlabel("batch")
     ax.set_ylabel("throughput (img/s)")
     ax.set_title("Offline throughput vs batch")
