@@ -24,7 +24,7 @@ def result_doc(network: str, *, phi: float | None = 0, mode: str = "preset", mac
         doc["samples_ms"] = list(np.linspace(p50 * 0.9, p99, 101))
         doc["memory"] = {"peak_rss_bytes": rss, "device": None}
         if energy is not None:
-            doc["energy"] = {"joules_per_image": energy}
+            doc["nvml"] = {"energy_per_image_mj": energy * 1000.0}  # the NVML tracker's field
     else:
         doc["error"] = "worker died (SIGKILL)"
     return doc

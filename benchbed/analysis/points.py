@@ -81,14 +81,14 @@ class Point:
 
 
 def _energy_per_image(doc: dict) -> float | None:
-    energy = doc.get("energy") or {}
-    value = energy.get("joules_per_image")
-    return float(value) if value is not None else None
+    """Joules per image from the NVML tracker's total-energy difference (GPU cells), else None."""
+    value = (doc.get("nvml") or {}).get("energy_per_image_mj")
+    return float(value) / 1000.0 if value is not None else None
 
 
 def _device_memory(doc: dict) -> int | None:
     device = (doc.get("memory") or {}).get("device") or {}
-    for key in ("peak_bytes", "used_bytes", "activation_bytes"):
+    for key in ("peak_used_bytes", "used_by_activation_bytes", "activation_bytes"):
         if device.get(key):
             return int(device[key])
     return None
