@@ -24,7 +24,7 @@ def register(name: str) -> Callable:
 
 
 def _load_builtin() -> None:
-    from benchbed.backends import null, onnxruntime_cpu, openvino_cpu, torch_cpu  # noqa: F401  (registration)
+    from benchbed.backends import null, onnxruntime_cpu, openvino_cpu, tensorrt, torch_cpu  # noqa: F401  (registration)
 
 
 def backend_names() -> list[str]:
