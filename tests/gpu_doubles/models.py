@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as _real_ort  # bound now: tests may put a fake onnxruntime in sys.modules later
 
 
 def tiny_onnx(path: Path, classes: int = 5, seed: int = 0) -> Path:
@@ -28,7 +29,5 @@ def tiny_onnx(path: Path, classes: int = 5, seed: int = 0) -> Path:
 
 
 def reference(path: Path, images: np.ndarray) -> np.ndarray:
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = _real_ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return session.run(None, {"images": images})[0]
