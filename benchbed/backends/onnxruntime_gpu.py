@@ -54,7 +54,7 @@ def _trt_options(extra: dict, artifact: Path, input_shape: list | None) -> dict:
 
 #: name -> (primary provider, backend options it takes)
 KINDS = {
-    "onnxruntime-cuda": (CUDA_EP, {"cuda_graph", "copies", "cudnn_conv_algo_search", "prefer_nhwc", "max_batch"}),
+    "onnxruntime-cuda": (CUDA_EP, {"cuda_graph", "copies", "cudnn_conv_algo_search", "prefer_nhwc"}),
     "onnxruntime-trt": (TRT_EP, {"cuda_graph", "copies", "fp16", "opt_level", "workspace_mib", "max_batch"}),
 }
 
@@ -194,6 +194,7 @@ def _backend(name: str, text: str):
             return OrtGpuRunner(name, artifact, options)
 
     OrtGpuBackend.name = name
+    OrtGpuBackend.takes_max_batch = name == "onnxruntime-trt"  # its TensorRT profile covers the sweep's batches
     return register(name)(OrtGpuBackend)
 
 

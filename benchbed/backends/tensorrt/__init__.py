@@ -41,6 +41,7 @@ class TensorRTBackend:
     name = "tensorrt"
     description = "TensorRT (native, Python API), engines cached under models/<network>/engines"
     computes = True
+    takes_max_batch = True  # the worker passes the sweep's largest batch for the optimization profile
 
     def probe(self) -> tuple[bool, str]:
         usable, why = probe_gpu_stack()
