@@ -16,6 +16,7 @@ from typing import Annotated, Optional
 import typer
 from typer import _click as click  # typer >= 0.24 vendors click; its exceptions live here
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from benchbed import __version__
@@ -728,9 +729,10 @@ def info(output_format: FormatOpt = OutputFormat.table) -> None:
 
     env = environment()
     backends = [{"backend": n, "usable": ok, "reason": why} for n, ok, why in probe_all()]
+    ort_package = _onnxruntime_package()
     if output_format is OutputFormat.json:
         env.pop("cpu_flags", None)
-        print(json.dumps({"environment": env, "backends": backends}, indent=2))
+        print(json.dumps({"environment": env, "onnxruntime_package": ort_package, "backends": backends}, indent=2))
         return
     table = Table(title="environment")
     table.add_column("field")
@@ -741,13 +743,24 @@ def info(output_format: FormatOpt = OutputFormat.table) -> None:
     table.add_row("cpu_speed_flags", " ".join(env["cpu_speed_flags"]))
     table.add_row("gpus", ", ".join(f"{g['name']} (driver {g['driver']})" for g in env["gpus"]) or "none found")
     table.add_row("libraries", ", ".join(f"{k} {v}" for k, v in sorted(env["versions"].items())))
+    table.add_row("onnxruntime package", ort_package)
     console.print(table)
     btable = Table(title="backends")
     for column in ("backend", "usable", "why"):
         btable.add_column(column)
     for row in backends:
-        btable.add_row(row["backend"], "yes" if row["usable"] else "no", row["reason"])
+        btable.add_row(row["backend"], "yes" if row["usable"] else "no", escape(row["reason"]))  # "[gpu]" is text
     console.print(btable)
+
+
+def _onnxruntime_package() -> str:
+    """Which onnxruntime distribution is installed: they must never both be (they overwrite each other)."""
+    from benchbed.versions import package_version
+
+    cpu, gpu = package_version("onnxruntime"), package_version("onnxruntime-gpu")
+    if cpu and gpu:
+        return f"CONFLICT: onnxruntime {cpu} and onnxruntime-gpu {gpu} both installed; uninstall both, install one"
+    return f"onnxruntime-gpu {gpu}" if gpu else f"onnxruntime {cpu} (CPU)" if cpu else "none"
 
 
 @app.command()
@@ -788,7 +801,10 @@ def selftest(
                 passed = doc["validity"]["status"] == "VALID" and (parity is None or parity["passed"])
                 row.update(status="PASS" if passed else "FAIL", p50_ms=doc["stats"]["p50_ms"],
                            parity=None if parity is None else parity["max_rel_error"],
+                           device_p50_ms=doc["timing"].get("device_stats", {}).get("p50_ms"),
                            why="; ".join(doc["validity"]["reasons"]) or row["why"])
+            if rows.get("tensorrt", {}).get("status") == "PASS":
+                rows["tensorrt"].update(_trtexec_beside(Path(tmp) / "models"))
         finally:
             store.close()
     failed = [r for r in rows.values() if r["status"] == "FAIL"]
@@ -796,13 +812,34 @@ def selftest(
         print(json.dumps(list(rows.values()), indent=2))
     else:
         table = Table(title=f"benchbed selftest (EfficientNet-B0 at width 0.5, {resolution} px, fp32)")
-        for column in ("backend", "result", "parity rel err", "p50 ms", "notes"):
+        for column in ("backend", "result", "parity rel err", "p50 ms", "GPU p50 ms", "trtexec median ms", "notes"):
             table.add_column(column)
+        ms = lambda value: "-" if value is None else f"{value:.3g}"  # noqa: E731
         for r in rows.values():
             table.add_row(r["backend"], r["status"], "-" if r.get("parity") is None else f"{r['parity']:.1e}",
-                          "-" if r.get("p50_ms") is None else f"{r['p50_ms']:.3g}", r["why"])
+                          ms(r.get("p50_ms")), ms(r.get("device_p50_ms")), ms(r.get("trtexec_median_ms")),
+                          escape(r["why"] + (f"; trtexec: {r['trtexec']}" if r.get("trtexec") else "")))
         console.print(table)
     raise typer.Exit(1 if failed else 0)
+
+
+def _trtexec_beside(models: Path) -> dict:
+    """trtexec's median latency (and GPU compute time) on the selftest's ONNX, for the tensorrt row."""
+    import shutil
+
+    if shutil.which("trtexec") is None:
+        return {"trtexec": "not on PATH"}
+    from benchbed.backends.tensorrt.build import profile_shapes
+    from benchbed.backends.tensorrt.trtexec import run_trtexec
+
+    onnx_path = next(models.glob("*/fp32.onnx"), None)
+    if onnx_path is None:
+        return {"trtexec": "no fp32 ONNX found"}
+    name, (shape, _, _) = next(iter(profile_shapes(onnx_path, 1).items()))
+    result = run_trtexec(onnx_path, name, shape)
+    return {"trtexec_median_ms": result.get("median_ms"),
+            "trtexec_gpu_compute_median_ms": result.get("gpu_compute_median_ms"),
+            "trtexec": result.get("error") or result["command"]}
 
 
 @app.command()

@@ -161,6 +161,7 @@ def make_job(config: SweepConfig, spec, precision: str, cell: dict, run_id: str,
         "profile": config.profile.to_dict(),
         "backend_options": {"threads": config.threads, "io_binding": config.io_binding,
                             "extra": dict(config.backend_extra)},
+        "max_batch": config.max_batch,  # engine-building GPU backends size their optimization profile by it
         "mlperf": {"duration_ms": int(max(config.profile.min_seconds, 1.0) * 1000), "strict": config.loadgen_strict,
                    "sla_ms": config.sla_ms,
                    "percentile": config.sla_percentile / 100 if config.sla_percentile else None,

@@ -76,7 +76,7 @@ def measure(job: dict) -> dict:
     _inject_fault(job.get("fault"))
     backend = get_backend(cell["backend"])
     profile = TimingProfile(**job["profile"])
-    options = BackendOptions(**job["backend_options"])
+    options = _with_profile_batch(backend, BackendOptions(**job["backend_options"]), job)
     backend.probe()  # imports the runtime library, so the idle baseline includes it
     rss_idle = _rss_bytes()
 
@@ -104,9 +104,18 @@ def measure(job: dict) -> dict:
             return _loadgen_document(job, backend, runner, options, loadgen, parity, activate_seconds, rss_idle,
                                      before, after, device_memory)
         runner.set_input(synthetic_images(cell["batch"], job["resolution"], seed=7 + cell["batch"]))
+        tracker = _gpu_tracker(runner)
         before = _host_reading()
-        timings = time_runner(runner.infer, profile, _phase)
+        try:
+            timings = time_runner(runner.infer, profile, tracker.phase_hook(_phase) if tracker else _phase)
+        except BaseException:
+            if tracker:
+                tracker.stop(0, 0)
+            raise
         after = _host_reading()
+        count = len(timings.samples_ms)
+        nvml = tracker.stop(count, count * cell["batch"]) if tracker else None
+        device_ms = runner.device_times_ms()[-count:] if hasattr(runner, "device_times_ms") and count else None
         device_memory = runner.device_memory()
     finally:
         runner.deactivate()
@@ -114,7 +123,7 @@ def measure(job: dict) -> dict:
     stats = LatencyStats.from_samples(timings.samples_ms, cell["batch"])
     host = _host_summary(before, after)
     verdict = judge(stats, timings, profile, parity, host)
-    return {
+    document = {
         "status": "ok",
         "cell": cell,
         "network_info": job.get("network_info"),
@@ -132,6 +141,40 @@ def measure(job: dict) -> dict:
         "host": host,
         "backend": {"name": backend.name, "options": options.to_dict(), "details": runner.details},
     }
+    return _add_gpu_sections(document, nvml, device_ms, cell["batch"])
+
+
+def _with_profile_batch(backend, options, job: dict):
+    """Engine-building GPU backends get the sweep's largest batch for their optimization profile."""
+    from dataclasses import replace
+
+    if getattr(backend, "takes_max_batch", False) and "max_batch" not in options.extra and job.get("max_batch"):
+        return replace(options, extra={**options.extra, "max_batch": job["max_batch"]})
+    return options
+
+
+def _gpu_tracker(runner):
+    """An NVML tracker for a runner on an NVIDIA GPU (None on the CPU, or when NVML is unavailable)."""
+    if not runner.semantics.device.startswith("cuda"):
+        return None
+    from benchbed.measure.nvml import NvmlTracker
+
+    index = runner.semantics.device.partition(":")[2]
+    return NvmlTracker.open(int(index) if index.isdigit() else 0)
+
+
+def _add_gpu_sections(document: dict, nvml: dict | None, device_ms: list[float] | None, batch: int) -> dict:
+    """NVML readings (warnings join the verdict) and CUDA-event GPU compute times, for GPU cells only."""
+    from benchbed.measure.stats import LatencyStats
+
+    if nvml is not None:
+        document["nvml"] = nvml
+        document["validity"]["warnings"].extend(nvml["warnings"])
+    if device_ms:
+        document["timing"]["device_clock"] = "cuda-events (GPU compute time, enqueue to completion)"
+        document["timing"]["device_samples_ms"] = device_ms
+        document["timing"]["device_stats"] = LatencyStats.from_samples(device_ms, batch).to_dict()
+    return document
 
 
 def _host_summary(before: dict, after: dict) -> dict:

@@ -10,7 +10,7 @@ from benchbed.errors import BenchbedError
 _REGISTRY: dict[str, Callable[[], Backend]] = {}
 
 #: ``--backend auto`` tries these in order; names not registered yet are reported as planned.
-AUTO_ORDER = ("tensorrt", "onnxruntime-cuda", "onnxruntime")
+AUTO_ORDER = ("tensorrt", "onnxruntime-trt", "onnxruntime-cuda", "onnxruntime")
 
 
 def register(name: str) -> Callable:
@@ -24,7 +24,8 @@ def register(name: str) -> Callable:
 
 
 def _load_builtin() -> None:
-    from benchbed.backends import null, onnxruntime_cpu, openvino_cpu, torch_cpu  # noqa: F401  (registration)
+    from benchbed.backends import (null, onnxruntime_cpu, onnxruntime_gpu, openvino_cpu, tensorrt,  # noqa: F401
+                                   torch_cpu)  # (registration)
 
 
 def backend_names() -> list[str]:
