@@ -59,7 +59,9 @@ class OpenVinoRunner:
             compiled = self._core.compile_model(model, "CPU", self.config)
             self._compiled_for[shape] = compiled
             self.details["streams"] = int(compiled.get_property("NUM_STREAMS"))
-            self.details["effective_precision"] = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+            effective = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+            self.details["effective_precision"] = effective
+            self.details["compute_precision"] = {"bf16": "bf16", "f16": "fp16"}.get(effective, "fp32")
         self._compiled = self._compiled_for[shape]
         self._request = self._compiled.create_infer_request()
 

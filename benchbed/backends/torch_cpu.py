@@ -35,7 +35,7 @@ class TorchRunner:
         self.compile = bool(extra.get("compile", False))
         self.dtype = str(extra.get("dtype", "fp32"))
         self.details = {"channels_last": self.channels_last, "compile": self.compile, "dtype": self.dtype,
-                        "torch": package_version("torch")}
+                        "compute_precision": self.dtype, "torch": package_version("torch")}
 
     def activate(self) -> None:
         import torch
