@@ -17,13 +17,15 @@ from benchbed.backends import register
 from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra
 from benchbed.versions import package_version
 
+OPTIONS = frozenset({"channels_last", "compile", "dtype"})
+
 
 class TorchRunner:
     semantics = TimingSemantics(clock="host", copies_included=False, device="cpu",
                                 notes="torch.inference_mode; the input tensor is created outside the timed region")
 
     def __init__(self, artifact: Path, options: BackendOptions) -> None:
-        extra = check_extra("torch", options.extra, {"channels_last", "compile", "dtype"})
+        extra = check_extra("torch", options.extra, OPTIONS)
         if str(extra.get("dtype", "fp32")) not in ("fp32", "bf16"):
             raise ValueError("torch: dtype must be fp32 or bf16")
         manifest = read_json(artifact.with_name(artifact.stem + ".manifest.json"))
@@ -86,6 +88,9 @@ class TorchBackend:
         except ImportError:
             return False, "torch is not installed"
         return True, f"torch {torch.__version__} (CPU)"
+
+    def option_keys(self) -> frozenset[str]:
+        return OPTIONS
 
     def prepare(self, artifact: Path, options: BackendOptions) -> TorchRunner:
         return TorchRunner(artifact, options)
