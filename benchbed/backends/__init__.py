@@ -25,7 +25,7 @@ def register(name: str) -> Callable:
 
 def _load_builtin() -> None:
     from benchbed.backends import (null, onnxruntime_cpu, onnxruntime_gpu, openvino_cpu, tensorrt,  # noqa: F401
-                                   torch_cpu)  # (registration)
+                                   torch_cpu, torch_cuda)  # (registration)
 
 
 def backend_names() -> list[str]:
