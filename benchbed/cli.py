@@ -305,7 +305,9 @@ def sweep(
     sla_p99: Annotated[Optional[str], typer.Option("--sla-p99", help="mlperf-server latency SLA, e.g. 20ms.")] = None,
     sla_percentile: Annotated[Optional[float], typer.Option("--sla-percentile", help="SLA percentile (99).")] = None,
     max_queue_delay: Annotated[float, typer.Option("--max-queue-delay", help="MLPerf batcher wait, ms.")] = 2.0,
-    backend_option: Annotated[Optional[list[str]], typer.Option("--backend-option", help="KEY=VALUE, repeatable.")] = None,
+    backend_option: Annotated[Optional[list[str]], typer.Option("--backend-option", help=(
+        "KEY=VALUE for every selected backend that takes KEY, or BACKEND.KEY=VALUE for that backend only "
+        "(e.g. openvino.hint=throughput); repeatable. An option no selected backend takes is an error."))] = None,
     executor: Annotated[str, typer.Option("--executor", help="local (worker processes) or ray.")] = "local",
     address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (default: a local one).")] = None,
     hardware: Annotated[Optional[str], typer.Option("--hardware", help="Ray: node types, comma list (A100, hw:LABEL).")] = None,
@@ -316,7 +318,7 @@ def sweep(
     from dataclasses import replace
 
     from benchbed.artifacts import ensure_writable_dir
-    from benchbed.backends import resolve_backend
+    from benchbed.backends import resolve_backend, route_options
     from benchbed.measure.timing import get_profile
     from benchbed.platform_info import environment
     from benchbed.report import write_report
@@ -342,7 +344,8 @@ def sweep(
                          overrides=overrides, backend=chosen, precisions=_csv(precision, "precision"),
                          scenarios=_csv(scenario, "scenario"), profile=profile, max_batch=max_batch, threads=threads,
                          io_binding=io_binding, cell_timeout=cell_timeout, models_dir=str(models),
-                         reports_dir=str(reports), backend_extra=_key_values(backend_option or []),
+                         reports_dir=str(reports),
+                         backend_extra=route_options(_key_value_pairs(backend_option or []), chosen.split(",")),
                          sla_ms=_milliseconds(sla_p99, "--sla-p99") if sla_p99 is not None else None,
                          sla_percentile=sla_percentile, max_queue_delay_ms=max_queue_delay, loadgen_strict=strict,
                          hardware=_csv(hardware, "hardware") if hardware else [])
@@ -403,16 +406,17 @@ def _milliseconds(text: str, flag: str) -> float:
     return value
 
 
-def _key_values(items: list[str]) -> dict:
-    out: dict = {}
+def _key_value_pairs(items: list[str]) -> list[tuple[str, object]]:
+    """``KEY=VALUE`` / ``BACKEND.KEY=VALUE`` items in order; VALUE is JSON when it parses (4, true), else text."""
+    out: list[tuple[str, object]] = []
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise BenchbedError(f"--backend-option expects KEY=VALUE, got {item!r}")
+            raise BenchbedError(f"--backend-option expects KEY=VALUE or BACKEND.KEY=VALUE, got {item!r}")
         try:
-            out[key] = json.loads(value)
+            out.append((key, json.loads(value)))
         except ValueError:
-            out[key] = value
+            out.append((key, value))
     return out
 
 

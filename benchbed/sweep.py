@@ -38,7 +38,7 @@ class SweepConfig:
     threads: int | None = None
     io_binding: bool = True
     cell_timeout: float | None = None
-    backend_extra: dict = field(default_factory=dict)
+    backend_extra: dict = field(default_factory=dict)  # {backend: {KEY: VALUE}}: each backend's own options
     sla_ms: float | None = None  # MLPerf server / multistream latency bound
     sla_percentile: float | None = None
     max_queue_delay_ms: float = 2.0
@@ -160,7 +160,7 @@ def make_job(config: SweepConfig, spec, precision: str, cell: dict, run_id: str,
         "parity_tolerance": get_precision(precision).tolerance, "resolution": spec.resolution,
         "profile": config.profile.to_dict(),
         "backend_options": {"threads": config.threads, "io_binding": config.io_binding,
-                            "extra": dict(config.backend_extra)},
+                            "extra": dict(config.backend_extra.get(cell["backend"], {}))},
         "max_batch": config.max_batch,  # engine-building GPU backends size their optimization profile by it
         "mlperf": {"duration_ms": int(max(config.profile.min_seconds, 1.0) * 1000), "strict": config.loadgen_strict,
                    "sla_ms": config.sla_ms,

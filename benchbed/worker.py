@@ -97,12 +97,22 @@ def measure(job: dict) -> dict:
             parity["passed"] = bool(np.isfinite(parity["max_rel_error"])
                                     and parity["max_rel_error"] <= parity["tolerance"])
         if cell["scenario"].startswith("mlperf-"):
+            tracker = _gpu_tracker(runner)
+            served = _GpuCounter(runner) if tracker else runner  # CPU cells: the runner itself, as before
             before = _host_reading()
-            loadgen = _measure_loadgen(job, runner)
+            try:
+                loadgen = _measure_loadgen(job, served, _loadgen_start(tracker, served))
+            except BaseException:
+                if tracker:
+                    tracker.stop(0, 0)
+                raise
             after = _host_reading()
+            nvml = tracker.stop(served.inferences, served.images) if tracker else None
             device_memory = runner.device_memory()
-            return _loadgen_document(job, backend, runner, options, loadgen, parity, activate_seconds, rss_idle,
-                                     before, after, device_memory)
+            document = _loadgen_document(job, backend, runner, options, loadgen, parity, activate_seconds, rss_idle,
+                                         before, after, device_memory)
+            return _add_gpu_sections(document, nvml, served.device_ms if tracker else None, cell["batch"],
+                                     "cuda-events (GPU compute time of each SUT batch; batch sizes vary)")
         runner.set_input(synthetic_images(cell["batch"], job["resolution"], seed=7 + cell["batch"]))
         tracker = _gpu_tracker(runner)
         before = _host_reading()
@@ -176,7 +186,49 @@ def _parity_tolerance(job: dict, runner, parity: dict) -> float:
     return tolerance
 
 
-def _add_gpu_sections(document: dict, nvml: dict | None, device_ms: list[float] | None, batch: int) -> dict:
+class _GpuCounter:
+    """Wraps a GPU runner while LoadGen drives it: counts inferences and images for the NVML energy figures and
+    keeps each inference's CUDA-event time (runners reset theirs at every ``set_input``, i.e. every SUT batch)."""
+
+    def __init__(self, runner) -> None:
+        self._runner = runner
+        self._times = getattr(runner, "device_times_ms", None)
+        self.reset()
+
+    def reset(self) -> None:
+        self.inferences, self.images, self._batch = 0, 0, 0
+        self.device_ms: list[float] = []
+
+    def set_input(self, batch: np.ndarray) -> None:
+        self._runner.set_input(batch)
+        self._batch = len(batch)
+
+    def infer(self) -> None:
+        self._runner.infer()
+        self.inferences += 1
+        self.images += self._batch
+        if self._times is not None:
+            times = self._times()
+            if times:
+                self.device_ms.append(times[-1])
+
+    def __getattr__(self, name: str):
+        return getattr(self._runner, name)
+
+
+def _loadgen_start(tracker, served):
+    """Called when LoadGen takes over (after the unloaded probes): the NVML measured phase starts there."""
+    if tracker is None:
+        return None
+
+    def start() -> None:
+        served.reset()
+        tracker.mark()
+    return start
+
+
+def _add_gpu_sections(document: dict, nvml: dict | None, device_ms: list[float] | None, batch: int,
+                      device_clock: str = "cuda-events (GPU compute time, enqueue to completion)") -> dict:
     """NVML readings (warnings join the verdict) and CUDA-event GPU compute times, for GPU cells only."""
     from benchbed.measure.stats import LatencyStats
 
@@ -184,7 +236,7 @@ def _add_gpu_sections(document: dict, nvml: dict | None, device_ms: list[float] 
         document["nvml"] = nvml
         document["validity"]["warnings"].extend(nvml["warnings"])
     if device_ms:
-        document["timing"]["device_clock"] = "cuda-events (GPU compute time, enqueue to completion)"
+        document["timing"]["device_clock"] = device_clock
         document["timing"]["device_samples_ms"] = device_ms
         document["timing"]["device_stats"] = LatencyStats.from_samples(device_ms, batch).to_dict()
     return document
@@ -217,8 +269,10 @@ def _probe_latency_ms(runner, resolution: int, batch: int, repeats: int = 5) -> 
     return float(np.median(samples))
 
 
-def _measure_loadgen(job: dict, runner) -> dict:
-    """Drive the runner with MLPerf LoadGen; the server scenario searches for its highest VALID QPS."""
+def _measure_loadgen(job: dict, runner, on_start=None) -> dict:
+    """Drive the runner with MLPerf LoadGen; the server scenario searches for its highest VALID QPS.
+
+    ``on_start`` is called once, after the unloaded probes and before LoadGen's first query."""
     from benchbed.loadgen.adapters import BatcherSettings
     from benchbed.loadgen.run import LoadGenOptions, run_loadgen
     from benchbed.loadgen.server_search import search_max_qps
@@ -234,6 +288,8 @@ def _measure_loadgen(job: dict, runner) -> dict:
     single_ms = _probe_latency_ms(runner, job["resolution"], 1)
     batch_ms = _probe_latency_ms(runner, job["resolution"], batcher.max_batch) if batcher.max_batch > 1 else single_ms
     _phase("loadgen")
+    if on_start is not None:
+        on_start()
     if cell["scenario"] != "mlperf-server":
         summary = run_loadgen(runner, job["resolution"], options, log_dir, batch_ms if batcher.max_batch > 1
                               else single_ms)

@@ -46,10 +46,13 @@ def test_bf16_runtime_precision_is_recorded_and_judged_by_parity(tmp_path):
     assert (doc["validity"]["status"] == "VALID") == parity["passed"]
 
 
-def test_unknown_backend_option_fails_the_cell_with_its_reason(tmp_path):
+def test_unknown_backend_option_is_refused_before_measuring(tmp_path):
+    """An option no selected backend takes is a one-line error (exit 2), not a cell measured with defaults."""
     pytest.importorskip("openvino")
-    doc = _sweep(tmp_path, "--backend", "openvino", "--backend-option", "turbo=1")[0]
-    assert doc["status"] == "failed" and "unknown option" in doc["error"]
+    result = run_cli("sweep", "--phi", "0", *TINY_ARGS, *FAST, "--db", str(tmp_path / "db.sqlite"),
+                     "--models", str(tmp_path / "models"), "--reports", str(tmp_path / "r"),
+                     "--backend", "openvino", "--backend-option", "turbo=1")
+    assert result.returncode == 2 and "none of the selected backends (openvino) takes it" in result.stderr
 
 
 def test_several_backends_in_one_sweep(tmp_path):

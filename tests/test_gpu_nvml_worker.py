@@ -98,3 +98,53 @@ def test_worker_cpu_cell_has_no_gpu_sections(monkeypatch, tmp_path):
     doc = measure(_job(tmp_path, "onnxruntime", artifact))
     assert doc["status"] == "ok" and "nvml" not in doc and "device_samples_ms" not in doc["timing"]
     assert "max_batch" not in doc["backend"]["options"]["extra"]
+
+
+def _loadgen_job(tmp_path, backend, artifact, scenario="mlperf-singlestream", batch=1):
+    job = _job(tmp_path, backend, artifact, batch)
+    job["cell"]["scenario"] = scenario
+    job["mlperf"] = {"duration_ms": 300, "strict": False, "sla_ms": None, "percentile": None,
+                     "max_queue_delay_ms": 1.0, "log_dir": str(tmp_path / "loadgen" / backend)}
+    return job
+
+
+@pytest.mark.parametrize("scenario,batch", [("mlperf-singlestream", 1), ("mlperf-offline", 2)])
+def test_loadgen_gpu_cell_records_nvml_and_device_times(monkeypatch, tmp_path, scenario, batch):
+    pytest.importorskip("mlperf_loadgen")
+    from benchbed.measure import nvml as nvml_module
+    from benchbed.worker import measure
+
+    fake = install(monkeypatch, "11.4.0.106", nvml={"sm_clock": lambda t: 1980 if t < 0.1 else 1200})
+    marks = []
+    real_mark = nvml_module.NvmlTracker.mark
+    monkeypatch.setattr(nvml_module.NvmlTracker, "mark", lambda self: (marks.append(1), real_mark(self))[1])
+    artifact = tiny_onnx(tmp_path / "models" / "tiny" / "fp32.onnx")
+    doc = measure(_loadgen_job(tmp_path, "tensorrt", artifact, scenario, batch))
+    assert doc["status"] == "ok" and "loadgen" in doc, doc.get("error")
+    assert marks == [1], "the measured phase starts once, when LoadGen takes over (after the probes)"
+    nvml = doc["nvml"]
+    assert nvml["energy_per_inference_mj"] > 0 and nvml["energy_per_image_mj"] > 0
+    images_per_inference = nvml["energy_per_inference_mj"] / nvml["energy_per_image_mj"]
+    assert 1 <= images_per_inference <= batch + 1e-9
+    assert any("GPU SM clock dropped" in w for w in doc["validity"]["warnings"])
+    device = doc["timing"]["device_samples_ms"]
+    assert device and all(ms == pytest.approx(0.5) for ms in device), "fake GPU: 0.5 ms per enqueue"
+    assert "SUT batch" in doc["timing"]["device_clock"] and doc["timing"]["device_stats"]["p50_ms"] == pytest.approx(0.5)
+    assert fake.pynvml._fake_state.init == 0, "tracker stopped: nvmlShutdown balanced nvmlInit"
+    if scenario == "mlperf-singlestream":
+        assert len(device) == doc["stats"]["count"], "one device time per LoadGen query (batch 1)"
+
+
+def test_loadgen_cpu_cell_has_no_gpu_sections(monkeypatch, tmp_path):
+    pytest.importorskip("mlperf_loadgen")
+    from benchbed import worker
+
+    install(monkeypatch, "11.4.0.106", nvml={})
+    seen = []
+    real = worker._measure_loadgen
+    monkeypatch.setattr(worker, "_measure_loadgen", lambda job, runner, on_start=None: (
+        seen.append((type(runner).__name__, on_start)), real(job, runner, on_start))[1])
+    artifact = tiny_onnx(tmp_path / "models" / "tiny" / "fp32.onnx")
+    doc = worker.measure(_loadgen_job(tmp_path, "onnxruntime", artifact))
+    assert doc["status"] == "ok" and "nvml" not in doc and "device_samples_ms" not in doc["timing"]
+    assert seen == [("OrtCpuRunner", None)], "CPU path: the runner itself, no tracker hook"

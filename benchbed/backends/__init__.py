@@ -25,7 +25,7 @@ def register(name: str) -> Callable:
 
 def _load_builtin() -> None:
     from benchbed.backends import (null, onnxruntime_cpu, onnxruntime_gpu, openvino_cpu, tensorrt,  # noqa: F401
-                                   torch_cpu)  # (registration)
+                                   torch_cpu, torch_cuda)  # (registration)
 
 
 def backend_names() -> list[str]:
@@ -38,6 +38,53 @@ def get_backend(name: str) -> Backend:
     if name not in _REGISTRY:
         raise BenchbedError(f"unknown backend {name!r}; choose auto or one of {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name]()
+
+
+def option_keys(name: str) -> frozenset[str]:
+    """The backend options (``BackendOptions.extra`` keys) backend ``name`` takes; none if it does not say."""
+    backend = get_backend(name)
+    keys = getattr(backend, "option_keys", None)
+    return frozenset(keys()) if keys else frozenset()
+
+
+def route_options(items: list[tuple[str, object]], backends: list[str]) -> dict[str, dict]:
+    """Give each selected backend its options: ``{backend: {key: value}}`` (backends without options omitted).
+
+    ``items`` are ``(KEY, VALUE)`` or ``(BACKEND.KEY, VALUE)`` pairs in command-line order. A scoped option goes
+    to its backend only and must be one that backend takes; an unscoped one goes to every selected backend that
+    takes the key, and is an error when none does. Scoped values win over unscoped ones for the same key.
+    Backend names contain no dot, so the first dot separates the scope.
+    """
+    backends = list(dict.fromkeys(backends))
+    keys = {name: option_keys(name) for name in backends}
+    routed: dict[str, dict] = {}
+    scoped = []
+    for raw, value in items:
+        scope, dot, key = raw.partition(".")
+        if dot:
+            if not scope or not key:
+                raise BenchbedError(f"--backend-option {raw}: expected BACKEND.KEY=VALUE")
+            scoped.append((raw, scope, key, value))
+            continue
+        targets = [name for name in backends if raw in keys[name]]
+        if not targets:
+            raise BenchbedError(f"--backend-option {raw}: none of the selected backends ({', '.join(backends)}) takes "
+                                f"it; they take {_describe(keys)}")
+        for name in targets:
+            routed.setdefault(name, {})[raw] = value
+    for raw, scope, key, value in scoped:
+        if scope not in keys:
+            raise BenchbedError(f"--backend-option {raw}: backend {scope!r} is not selected in this sweep "
+                                f"(--backend {','.join(backends)})")
+        if key not in keys[scope]:
+            raise BenchbedError(f"--backend-option {raw}: {scope} has no option {key!r}; it takes "
+                                f"{', '.join(sorted(keys[scope])) or 'none'}")
+        routed.setdefault(scope, {})[key] = value
+    return {name: routed[name] for name in backends if name in routed}
+
+
+def _describe(keys: dict[str, frozenset[str]]) -> str:
+    return "; ".join(f"{name}: {', '.join(sorted(k)) or 'none'}" for name, k in keys.items())
 
 
 def probe_all() -> list[tuple[str, bool, str]]:
@@ -71,5 +118,5 @@ def resolve_backend(name: str) -> tuple[str, list[str]]:
     raise BenchbedError("no usable backend: " + "; ".join(skipped))
 
 
-__all__ = ["Backend", "BackendOptions", "Runner", "TimingSemantics", "backend_names", "get_backend", "probe_all",
-           "register", "resolve_backend"]
+__all__ = ["Backend", "BackendOptions", "Runner", "TimingSemantics", "backend_names", "get_backend", "option_keys",
+           "probe_all", "register", "resolve_backend", "route_options"]

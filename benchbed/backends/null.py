@@ -14,6 +14,8 @@ import numpy as np
 from benchbed.backends import register
 from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra
 
+OPTIONS = frozenset({"service_ms", "per_sample_ms"})
+
 
 class NullRunner:
     semantics = TimingSemantics(clock="host", copies_included=False, device="none",
@@ -53,5 +55,8 @@ class NullBackend:
     def probe(self) -> tuple[bool, str]:
         return True, "always available"
 
+    def option_keys(self) -> frozenset[str]:
+        return OPTIONS
+
     def prepare(self, artifact: Path, options: BackendOptions) -> NullRunner:
-        return NullRunner(**check_extra("null backend", options.extra, {"service_ms", "per_sample_ms"}))
+        return NullRunner(**check_extra("null backend", options.extra, OPTIONS))

@@ -12,11 +12,12 @@ from pathlib import Path
 import numpy as np
 
 from benchbed.backends import register
-from benchbed.backends.base import BackendOptions, TimingSemantics
+from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra
 from benchbed.platform_info import physical_cores
 from benchbed.versions import package_version
 
 PROVIDER = "CPUExecutionProvider"
+OPTIONS: frozenset[str] = frozenset()  # threads and IO binding are common options (--threads, --io-binding)
 
 
 class OrtCpuRunner:
@@ -24,6 +25,7 @@ class OrtCpuRunner:
                                 notes="CPU memory is the device memory: nothing to copy")
 
     def __init__(self, artifact: Path, options: BackendOptions) -> None:
+        check_extra("onnxruntime", options.extra, OPTIONS)
         self.artifact = artifact
         self.options = options
         self.threads = options.threads or physical_cores()
@@ -86,6 +88,9 @@ class OrtCpuBackend:
         if PROVIDER not in ort.get_available_providers():
             return False, f"{PROVIDER} missing from this onnxruntime build"
         return True, f"onnxruntime {ort.__version__} with {PROVIDER}"
+
+    def option_keys(self) -> frozenset[str]:
+        return OPTIONS
 
     def prepare(self, artifact: Path, options: BackendOptions) -> OrtCpuRunner:
         return OrtCpuRunner(artifact, options)

@@ -190,6 +190,9 @@ def _backend(name: str, text: str):
         def probe(self) -> tuple[bool, str]:
             return _probe(name)
 
+        def option_keys(self) -> frozenset[str]:
+            return frozenset(KINDS[name][1])
+
         def prepare(self, artifact: Path, options: BackendOptions) -> OrtGpuRunner:
             return OrtGpuRunner(name, artifact, options)
 

@@ -19,6 +19,7 @@ from benchbed.versions import package_version
 
 HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT"}
 PRECISIONS = {"f32": "f32", "bf16": "bf16"}
+OPTIONS = frozenset({"hint", "inference_precision", "streams"})
 
 
 class OpenVinoRunner:
@@ -27,7 +28,7 @@ class OpenVinoRunner:
                                       "input tensor shared with numpy")
 
     def __init__(self, artifact: Path, options: BackendOptions) -> None:
-        extra = check_extra("openvino", options.extra, {"hint", "inference_precision", "streams"})
+        extra = check_extra("openvino", options.extra, OPTIONS)
         hint = str(extra.get("hint", "latency")).lower()
         precision = str(extra.get("inference_precision", "f32")).lower()
         if hint not in HINTS or precision not in PRECISIONS:
@@ -102,6 +103,9 @@ class OpenVinoBackend:
         if "CPU" not in devices:
             return False, f"OpenVINO sees no CPU device ({', '.join(devices) or 'none'})"
         return True, f"OpenVINO {ov.__version__} CPU plugin"
+
+    def option_keys(self) -> frozenset[str]:
+        return OPTIONS
 
     def prepare(self, artifact: Path, options: BackendOptions) -> OpenVinoRunner:
         return OpenVinoRunner(artifact, options)

@@ -17,19 +17,36 @@ from benchbed.backends import register
 from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra
 from benchbed.versions import package_version
 
+OPTIONS = frozenset({"channels_last", "compile", "dtype"})
+
+
+def manifest_key(artifact: Path, backend: str) -> dict:
+    """The network key of an fp32 artifact's manifest (the torch backends rebuild the module from it)."""
+    manifest = read_json(Path(artifact).with_name(Path(artifact).stem + ".manifest.json"))
+    if not manifest or manifest.get("precision") != "fp32":
+        raise ValueError(f"{backend} backend measures fp32 artifacts only (use --backend-option dtype=...)")
+    return manifest["key"]
+
+
+def build_module(key: dict):
+    """The generator's own module for a manifest key, weight for weight (CPU, fp32, eval mode)."""
+    from benchbed.arch import build_model
+
+    net = key["network"]
+    overrides = {k: net[k] for k in net.get("overrides", [])}
+    return build_model(net["phi"], net["mode"], alpha=net["alpha"], beta=net["beta"], gamma=net["gamma"],
+                       seed=key["seed"] if key["seed"] >= 0 else 0, **overrides)
+
 
 class TorchRunner:
     semantics = TimingSemantics(clock="host", copies_included=False, device="cpu",
                                 notes="torch.inference_mode; the input tensor is created outside the timed region")
 
     def __init__(self, artifact: Path, options: BackendOptions) -> None:
-        extra = check_extra("torch", options.extra, {"channels_last", "compile", "dtype"})
+        extra = check_extra("torch", options.extra, OPTIONS)
         if str(extra.get("dtype", "fp32")) not in ("fp32", "bf16"):
             raise ValueError("torch: dtype must be fp32 or bf16")
-        manifest = read_json(artifact.with_name(artifact.stem + ".manifest.json"))
-        if not manifest or manifest.get("precision") != "fp32":
-            raise ValueError("torch backend measures fp32 artifacts only (use --backend-option dtype=bf16)")
-        self.key = manifest["key"]
+        self.key = manifest_key(artifact, "torch")
         self.options = options
         self.channels_last = bool(extra.get("channels_last", True))
         self.compile = bool(extra.get("compile", False))
@@ -40,15 +57,10 @@ class TorchRunner:
     def activate(self) -> None:
         import torch
 
-        from benchbed.arch import build_model
-
         if self.options.threads:
             torch.set_num_threads(int(self.options.threads))
         self.details["threads"] = torch.get_num_threads()
-        net = self.key["network"]
-        overrides = {k: net[k] for k in net.get("overrides", [])}
-        model = build_model(net["phi"], net["mode"], alpha=net["alpha"], beta=net["beta"], gamma=net["gamma"],
-                            seed=self.key["seed"] if self.key["seed"] >= 0 else 0, **overrides)
+        model = build_module(self.key)
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self._model = torch.compile(model) if self.compile else model
@@ -86,6 +98,9 @@ class TorchBackend:
         except ImportError:
             return False, "torch is not installed"
         return True, f"torch {torch.__version__} (CPU)"
+
+    def option_keys(self) -> frozenset[str]:
+        return OPTIONS
 
     def prepare(self, artifact: Path, options: BackendOptions) -> TorchRunner:
         return TorchRunner(artifact, options)

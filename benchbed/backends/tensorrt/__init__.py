@@ -53,6 +53,11 @@ class TensorRTBackend:
             return False, f"TensorRT does not import: {type(exc).__name__}: {exc}"
         return True, f"TensorRT {trt.__version__}, {why}"
 
+    def option_keys(self) -> frozenset[str]:
+        from benchbed.backends.tensorrt.options import ALLOWED
+
+        return frozenset(ALLOWED)
+
     def prepare(self, artifact: Path, options: BackendOptions):
         from benchbed.backends.tensorrt.runner import TensorRTRunner
 
