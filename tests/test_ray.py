@@ -121,6 +121,18 @@ def test_ray_head_node_with_hardware_and_a_worker_killed_mid_cell(tmp_path, head
     assert all(d["cell"]["hardware"] == "hw:testbox" for d in docs)
     assert all(d["status"] == "ok" for d in docs), [d.get("error") for d in docs]  # retried on the node
 
+    # procure and report take the cluster's results directly: the node's hardware label names the option
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("hardware:\n  hw:testbox: {hourly: 1.5}\n")
+    run_id = next((tmp_path / "r").glob("*/results.json")).parent.name
+    db = ["--db", _paths(tmp_path)[1]]
+    answer = run_cli("procure", run_id, *db, "--prices", str(prices), "--format", "json")
+    assert answer.returncode == 0, answer.stderr
+    ranked = json.loads(answer.stdout)["ranked"]
+    assert {r["hardware"] for r in ranked} == {"hw:testbox"} and len(ranked) == 2
+    report = run_cli("report", run_id, *db, "--out", str(tmp_path / "rep"))
+    assert report.returncode == 0 and "[hw:testbox]" in report.stdout
+
     unknown = run_cli("sweep", "--executor", "ray", "--address", head_node, "--hardware", "hw:nope", "--phi", "0",
                       *TINY_ARGS, *FAST, *_paths(tmp_path / "x"), timeout=200, env=NO_TOKEN | LOOPBACK)
     assert unknown.returncode == 2 and "hw:nope" in unknown.stderr
