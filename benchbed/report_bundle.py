@@ -14,7 +14,7 @@ from benchbed.accuracy.lookup import AccuracyBook
 from benchbed.analysis.pareto import COSTS, Cost, cost_per_image
 from benchbed.analysis.points import Point, to_points
 from benchbed.analysis.sources import load_side
-from benchbed.analysis.summary import TableData, pareto_tables, scaling_tables
+from benchbed.analysis.summary import TableData, best_table, pareto_tables, scaling_tables
 from benchbed.artifacts import atomic_write_bytes
 from benchbed.prices import PriceFile
 from benchbed.report import ACCURACY_FOOTNOTE, md_table, render_markdown
@@ -61,7 +61,7 @@ def _md(t: TableData) -> list[str]:
 
 def render_bundle_markdown(inputs: ReportInputs, costs: list[Cost], book: AccuracyBook) -> str:
     parts = [render_markdown(run, inputs.results_by_run[run["run_id"]], book) for run in inputs.runs]
-    analyses = scaling_tables(inputs.points) + pareto_tables(inputs.points, costs)
+    analyses = best_table(inputs.points) + scaling_tables(inputs.points) + pareto_tables(inputs.points, costs)
     if analyses:
         parts.append("## Analyses (all runs above)\n")
         for table in analyses:

@@ -15,7 +15,7 @@ from pathlib import Path
 from benchbed import __version__, plots
 from benchbed.analysis.pareto import COSTS, Cost
 from benchbed.analysis.points import Point
-from benchbed.analysis.summary import TableData, pareto_tables, scaling_tables
+from benchbed.analysis.summary import TableData, best_table, pareto_tables, scaling_tables
 from benchbed.artifacts import atomic_write_bytes
 from benchbed.report import COLUMNS, environment_rows, row_cells, scenario_rows
 
@@ -110,6 +110,7 @@ def render_html(runs: list[dict], results_by_run: dict[str, list[dict]], points:
         for scenario, rows in scenario_rows(results_by_run[run["run_id"]]).items():
             parts.append(f"<h3>{html.escape(scenario)}</h3>" + _table(list(COLUMNS), [row_cells(r) for r in rows]))
     parts.append(f'<p class="note">{html.escape(accuracy_note)}</p>')
+    parts += [_table_data(t) for t in best_table(points)]
     parts.append('<h2 id="pareto">Pareto fronts: accuracy against cost</h2>')
     parts += figures["pareto"] or ['<p class="note">No VALID cell has an accuracy (untrained or unpublished '
                                    'networks without measured rows): no front to draw.</p>']

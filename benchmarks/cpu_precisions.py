@@ -12,7 +12,6 @@ int8`; bf16 is OpenVINO's inference_precision=bf16 on the fp32 ONNX (this CPU ha
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from benchbed.scaling import parse_phi_list
+from cpu_backends import benchbed_cell  # benchmarks/ is on sys.path when run as a script
 
 #: (label, backend, precision, backend options)
 CELLS = (
@@ -32,13 +32,8 @@ CELLS = (
 
 
 def cell(work: Path, phi: float, backend: str, precision: str, options: list[str], seconds: float) -> dict:
-    reports = Path(tempfile.mkdtemp(dir=work))
     extra = [a for o in options for a in ("--backend-option", o)]
-    subprocess.run([sys.executable, "-m", "benchbed.cli", "sweep", "--phi", f"{phi:g}", "--backend", backend,
-                    "--precision", precision, *extra, "--scenario", "single-stream", "--duration", str(seconds),
-                    "--models", str(work / "models"), "--db", str(reports / "db.sqlite"), "--reports", str(reports),
-                    "--format", "json"], check=True, capture_output=True)
-    return json.loads(next(reports.glob("*/results.json")).read_text())["results"][0]
+    return benchbed_cell(work, phi, backend, seconds, "--precision", precision, *extra)
 
 
 def main() -> None:

@@ -73,3 +73,15 @@ def test_phi_steps_and_single_dimension_against_compound():
     modes = {c.mode: c for c in single_vs_compound(points)}
     assert set(modes) == {"width", "resolution"}
     assert modes["width"].latency_ratio == pytest.approx(1.2) and modes["width"].macs_ratio == pytest.approx(1.05)
+
+
+def test_best_cell_per_network_ignores_invalid_cells():
+    from benchbed.analysis.summary import best_table
+
+    docs = [result_doc("efficientnet_b0", p50=5, backend="onnxruntime"),
+            result_doc("efficientnet_b0", p50=3, backend="openvino", precision="int8", validity="INVALID"),
+            result_doc("efficientnet_b0", p50=4, backend="openvino"),
+            result_doc("efficientnet_b0", p50=20, batch=8, scenario="offline", throughput=900, backend="onnxruntime")]
+    (table,) = best_table(_points(docs))
+    assert table.rows == [["Test CPU (8 cores)", "0", "efficientnet_b0", "openvino fp32", "4", "onnxruntime fp32 b8",
+                           "900"]]

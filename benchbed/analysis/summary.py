@@ -27,6 +27,32 @@ def _series(key: tuple) -> list[str]:
     return [hardware, backend, precision, f"{scenario} b{batch}"]
 
 
+def best_table(points: list[Point]) -> list[TableData]:
+    """Per machine and network: the fastest VALID batch-1 cell and the highest VALID throughput."""
+    best: dict[tuple, dict[str, Point]] = {}
+    for p in points:
+        if not p.ok:
+            continue
+        slot = best.setdefault((p.hardware, p.phi if p.phi is not None else -1, p.network), {})
+        if p.batch == 1 and (slot.get("latency") is None or p.p50_ms < slot["latency"].p50_ms):
+            slot["latency"] = p
+        if slot.get("throughput") is None or p.throughput_ips > slot["throughput"].throughput_ips:
+            slot["throughput"] = p
+    if not best:
+        return []
+    rows = []
+    for (hardware, phi, network), slot in sorted(best.items()):
+        fast, wide = slot.get("latency"), slot["throughput"]
+        rows.append([hardware, "-" if phi == -1 else f"{phi:g}", network,
+                     "-" if fast is None else f"{fast.backend} {fast.precision}",
+                     "-" if fast is None else _g(fast.p50_ms), f"{wide.backend} {wide.precision} b{wide.batch}",
+                     f"{wide.throughput_ips:.4g}"])
+    return [TableData("Best VALID cell per network on each machine",
+                      ["hardware", "φ", "network", "lowest batch-1 p50", "p50 ms", "highest throughput", "img/s"],
+                      rows, "Across every backend and precision measured; INVALID cells (parity included) "
+                            "never count.")]
+
+
 def scaling_tables(points: list[Point]) -> list[TableData]:
     out = []
     fitted = fits(points)
