@@ -80,7 +80,7 @@ def generate(
     output_format: FormatOpt = OutputFormat.table,
 ) -> None:
     """Show the scaled networks: coefficients, blocks, params, MACs, FLOPS multiple (no torch needed)."""
-    from benchbed.published import paper_gflops
+    from benchbed.accuracy.tables import paper_row
     from benchbed.report import human_count
 
     specs = _specs(phi, mode, alpha, beta, gamma, width, depth, resolution)
@@ -93,7 +93,7 @@ def generate(
                    "pred ×", "actual ×"):
         table.add_column(column, justify="left" if column in ("name", "mode") else "right")
     for row in rows:
-        paper = paper_gflops(row["name"]) if row["mode"] == "preset" and not row["overrides"] else None
+        paper = paper_row(row["name"]).gflops if paper_row(row["name"]) else None
         table.add_row(f"{row['phi']:g}", row["name"], row["mode"], f"{row['width']:.3f}", f"{row['depth']:.3f}",
                       str(row["resolution"]), str(row["blocks"]), human_count(row["params"]),
                       human_count(row["macs"]),
@@ -466,7 +466,7 @@ def report(
 ) -> None:
     """Render stored runs: report.md (printed) and, with --html, report.html with Pareto and scaling plots."""
     from benchbed.prices import load_prices
-    from benchbed.report_bundle import load_inputs, output_folder, render_bundle_markdown, write_bundle
+    from benchbed.report_bundle import load_inputs, output_folder, write_bundle
 
     if output_format not in ("md", "table", "json"):
         raise BenchbedError(f"unknown --format {output_format!r}; choose md, table or json")
@@ -477,11 +477,9 @@ def report(
     price_file = load_prices(prices) if prices else None
     inputs = load_inputs(refs, db, book)
     folder = out or output_folder(reports, inputs.runs)
-    written = write_bundle(inputs, folder, book, price_file, html, db if db.exists() else None)
+    markdown, written = write_bundle(inputs, folder, book, price_file, html, db if db.exists() else None)
     if output_format == "md":
-        from benchbed.report_bundle import costs_for
-
-        print(render_bundle_markdown(inputs, costs_for(price_file, inputs.points), book))
+        print(markdown)
     else:
         for run in inputs.runs:
             _print_results(run, inputs.results_by_run[run["run_id"]], output_format == "json", book)
@@ -511,7 +509,7 @@ def procure(
     from benchbed.analysis.points import to_points
     from benchbed.analysis.sources import load_side
     from benchbed.prices import load_prices
-    from benchbed.procure import Constraints, procure as rank
+    from benchbed.procure import Constraints, latest_per_cell, procure as rank
     from benchbed.procure_output import render
 
     if output_format not in ("table", "md", "json"):
@@ -533,8 +531,15 @@ def procure(
                               allow_reference_accuracy=allow_reference_accuracy)
     book = _accuracy_book(accuracy, accuracy_source)
     price_file = load_prices(prices)
-    pairs = [pair for ref in run_ids for pair in load_side(ref, db).results]
-    answer = rank(to_points(pairs, book), price_file, constraints)
+    if top < 1:
+        raise BenchbedError(f"--top must be >= 1, got {top}")
+    pairs = latest_per_cell([run for ref in run_ids for run in load_side(ref, db).per_run])
+    points = to_points(pairs, book)
+    unjoined = sorted({r.network for r in book.measured} - {p.network for p in points})
+    if unjoined:
+        err_console.print(f"note: accuracy rows for networks not in these results: {', '.join(unjoined)}",
+                          markup=False, highlight=False)
+    answer = rank(points, price_file, constraints)
     if not any(price_file.price_for(h) for h in {p.point.hardware for p in answer.ranked + answer.excluded}):
         raise BenchbedError(f"{prices}: no priced hardware matches the results; results have "
                             f"{', '.join(repr(h) for h in answer.unpriced_hardware)}; the file names "

@@ -105,7 +105,8 @@ def scaling(points: list[Point]):
 
 def per_phi(points: list[Point], metric: str):
     """A metric (p50 ms or peak memory MB) against φ, one line per backend/precision/hardware, batch 1."""
-    chosen = [p for p in points if p.ok and p.phi is not None and p.batch == 1 and p.scenario == "single-stream"]
+    chosen = [p for p in points if p.ok and p.phi is not None and p.batch == 1 and p.scenario == "single-stream"
+              and (p.p50_ms if metric == "p50" else p.memory_bytes) is not None]
     if not chosen:
         return None
     value = (lambda p: p.p50_ms) if metric == "p50" else (lambda p: p.memory_bytes / 2**20)
@@ -126,7 +127,7 @@ def per_phi(points: list[Point], metric: str):
 
 
 def throughput_by_batch(points: list[Point]):
-    chosen = [p for p in points if p.ok and p.scenario == "offline"]
+    chosen = [p for p in points if p.ok and p.scenario == "offline" and p.throughput_ips]
     if not chosen:
         return None
     plt = _plt()

@@ -63,7 +63,15 @@ class PriceFile:
     hardware: tuple[HardwarePrice, ...]
 
     def price_for(self, hardware: str) -> HardwarePrice | None:
-        return next((h for h in self.hardware if h.matches(hardware)), None)
+        """The entry named exactly, else the one entry whose ``match`` hits; two hits are an error."""
+        exact = [h for h in self.hardware if h.name == hardware]
+        if exact:
+            return exact[0]
+        hits = [h for h in self.hardware if h.matches(hardware)]
+        if len(hits) > 1:
+            raise BenchbedError(f"{self.path}: hardware {hardware!r} matches several entries "
+                                f"({', '.join(repr(h.name) for h in hits)}); make the match strings distinct")
+        return hits[0] if hits else None
 
 
 def _number(value, where: str, positive: bool = True) -> float:
@@ -83,6 +91,10 @@ def _hardware(name: str, entry, usd_per_kwh: float | None, path: Path) -> Hardwa
         raise BenchbedError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_HW_KEYS))}")
     if "hourly" not in entry and "purchase" not in entry:
         raise BenchbedError(f"{where} has no price: give hourly (cloud) or purchase (owned)")
+    if "hourly" in entry and "purchase" in entry:
+        raise BenchbedError(f"{where} has both hourly and purchase: give one (list the other as a second entry)")
+    if "amortization_months" in entry and "purchase" not in entry:
+        raise BenchbedError(f"{where}: amortization_months without a purchase price")
     hourly = _number(entry["hourly"], f"{where} hourly") if "hourly" in entry else None
     purchase = _number(entry["purchase"], f"{where} purchase") if "purchase" in entry else None
     months = entry.get("amortization_months")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from benchbed.analysis.pareto import per_million_images
 from benchbed.analysis.points import Point
 from benchbed.prices import HOURS_PER_MONTH, PriceFile
 
@@ -53,6 +54,7 @@ class Option:
     headroom: float | None = None  # 1 - latency / SLA
     reasons: list[str] = field(default_factory=list)
     shortfall: float = 0.0  # how far from meeting the numeric constraints (for "closest")
+    hard: int = 0  # reasons no amount of speed or accuracy fixes (failed, INVALID, no price, ...)
 
     @property
     def qualifies(self) -> bool:
@@ -80,9 +82,8 @@ class ProcureAnswer:
 
     @property
     def closest(self) -> list[Option]:
-        """Excluded options that miss only numeric constraints, nearest first."""
-        near = [o for o in self.excluded if o.shortfall > 0 and o.price_per_hour is not None
-                and o.point.ok and o.point.accuracy is not None]
+        """Excluded options that miss only numeric constraints (accuracy floor, SLA), nearest first."""
+        near = [o for o in self.excluded if o.hard == 0 and o.shortfall > 0]
         return sorted(near, key=lambda o: o.shortfall)[:3]
 
     def to_dict(self) -> dict:
@@ -92,44 +93,48 @@ class ProcureAnswer:
                 "unused_prices": self.unused_prices}
 
 
-def _load(point: Point, percentile: float) -> tuple[float | None, float | None]:
-    """(latency at the percentile, sustainable images/s): MLPerf Server's VALID QPS where it was searched."""
-    search = ((point.doc.get("loadgen") or {}).get("search") or {}) if point.scenario == "mlperf-server" else {}
-    throughput = search.get("best_qps") or point.throughput_ips
-    return point.latency_ms(percentile), throughput
-
-
 def evaluate(point: Point, prices: PriceFile, c: Constraints) -> Option:
-    latency, throughput = _load(point, c.percentile) if point.status == "ok" else (None, None)
+    ok = point.status == "ok"
+    latency = point.latency_ms(c.percentile) if ok else None
+    throughput = point.sustained_ips if ok else None
     option = Option(point, latency, throughput)
-    reasons = option.reasons
-    if point.status != "ok":
-        reasons.append(f"cell failed: {point.doc.get('error', 'failed')}")
+
+    def hard(reason: str) -> None:
+        option.reasons.append(reason)
+        option.hard += 1
+
+    if not ok:
+        hard(f"cell failed: {point.doc.get('error', 'failed')}")
     elif point.validity != "VALID":
-        reasons.append("result INVALID: " + "; ".join((point.doc.get("validity") or {}).get("reasons") or []))
+        hard("result INVALID: " + "; ".join((point.doc.get("validity") or {}).get("reasons") or []))
+    elif throughput is None:
+        hard("MLPerf Server found no load that met its SLA")
     if c.precisions and point.precision not in c.precisions:
-        reasons.append(f"precision {point.precision} not allowed")
+        hard(f"precision {point.precision} not allowed")
     acc = point.accuracy
     if c.min_top1 is not None:
         if acc is None:
-            reasons.append("no accuracy for this network (not a published model; add a measured row with --accuracy)")
+            hard("no accuracy for this network (not a published model; add a measured row with --accuracy)")
         elif not acc.precision_measured and not c.allow_reference_accuracy:
-            reasons.append(f"top-1 at {point.precision} unmeasured (fp32 reference {acc.top1:g} %; "
-                           "measure it or pass --allow-reference-accuracy)")
+            hard(f"top-1 at {point.accuracy_precision} unmeasured (fp32 reference {acc.top1:g} %; "
+                 "measure it or pass --allow-reference-accuracy)")
         elif acc.top1 < c.min_top1:
-            reasons.append(f"top-1 {acc.top1:g} % < {c.min_top1:g} %")
+            option.reasons.append(f"top-1 {acc.top1:g} % < {c.min_top1:g} %")
             option.shortfall += (c.min_top1 - acc.top1) / c.min_top1
-    if c.sla_ms is not None and latency is not None:
-        option.headroom = 1.0 - latency / c.sla_ms
-        if latency > c.sla_ms:
-            reasons.append(f"p{c.percentile:g} {latency:.3g} ms > SLA {c.sla_ms:g} ms")
-            option.shortfall += latency / c.sla_ms - 1.0
+    if c.sla_ms is not None and ok:
+        if latency is None:
+            hard(f"p{c.percentile:g} latency unavailable (no raw samples stored)")
+        else:
+            option.headroom = 1.0 - latency / c.sla_ms
+            if latency > c.sla_ms:
+                option.reasons.append(f"p{c.percentile:g} {latency:.3g} ms > SLA {c.sla_ms:g} ms")
+                option.shortfall += latency / c.sla_ms - 1.0
     price = prices.price_for(point.hardware)
     if price is None:
-        reasons.append(f"no price for hardware {point.hardware!r} in {prices.path.name}")
+        hard(f"no price for hardware {point.hardware!r} in {prices.path.name}")
     elif throughput:
         option.price_per_hour, option.price_basis = price.per_hour, price.basis
-        option.per_million = price.per_hour / 3600.0 / throughput * 1e6
+        option.per_million = per_million_images(price.per_hour, throughput)
         if c.target_qps:
             option.devices = math.ceil(c.target_qps / throughput)
             option.monthly = option.devices * price.per_hour * HOURS_PER_MONTH
@@ -147,12 +152,29 @@ def _rank_key(o: Option, c: Constraints) -> tuple:
     return (cost if cost is not None else math.inf, o.per_million or math.inf, o.latency_ms or math.inf)
 
 
+def latest_per_cell(runs: list[tuple[dict, list[dict]]]) -> list[tuple[dict, dict]]:
+    """(doc, environment) pairs keeping, for a cell measured in several runs, only the newest run's result:
+    picking the best of repeated runs would be an optimistic answer."""
+    from benchbed.analysis.points import accuracy_precision
+    from benchbed.store import cell_key
+
+    newest: dict[tuple, tuple[float, dict, dict]] = {}
+    for run, docs in runs:
+        for doc in docs:
+            env = doc.get("environment") or run.get("environment") or {}
+            key = (cell_key(doc["cell"]), env.get("fingerprint"), accuracy_precision(doc))
+            if key not in newest or run.get("created", 0) >= newest[key][0]:
+                newest[key] = (run.get("created", 0), doc, env)
+    return [(doc, env) for _, doc, env in newest.values()]
+
+
 def procure(points: list[Point], prices: PriceFile, constraints: Constraints) -> ProcureAnswer:
     options = [evaluate(p, prices, constraints) for p in points]
     best: dict[tuple, Option] = {}
     for o in options:  # one option per (hardware, network, backend, precision, batch): its best scenario
+        # (``latest_per_cell`` has already kept only the newest run of each cell)
         p = o.point
-        key = (p.hardware, p.network, p.backend, p.precision, p.batch)
+        key = (p.hardware, p.network, p.backend, p.precision, p.accuracy_precision, p.batch)
         if key not in best or (o.qualifies, *(-x for x in _rank_key(o, constraints))) > \
                 (best[key].qualifies, *(-x for x in _rank_key(best[key], constraints))):
             best[key] = o

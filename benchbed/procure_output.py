@@ -24,7 +24,8 @@ def option_cells(rank: int | str, o: Option, currency: str) -> list[str]:
     top1 = "-" if p.accuracy is None else p.accuracy.label()
     joule = "-" if o.images_per_joule is None else f"{o.images_per_joule:.3g}" + (
         "" if o.joule_basis == "measured" else " (rated)")
-    return [str(rank), p.hardware, p.network, p.backend, p.precision, str(p.batch), top1,
+    precision = p.precision if p.accuracy_precision == p.precision else f"{p.precision} ({p.accuracy_precision} compute)"
+    return [str(rank), p.hardware, p.network, p.backend, precision, str(p.batch), top1,
             "-" if o.latency_ms is None else f"{o.latency_ms:.3g}",
             "-" if o.throughput_ips is None else f"{o.throughput_ips:.4g}",
             "-" if o.devices is None else str(o.devices), _money(o.monthly, currency),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from benchbed.artifacts import atomic_write_bytes
 from benchbed.accuracy.lookup import AccuracyBook
+from benchbed.analysis.points import accuracy_precision
 from benchbed.scenarios import SCENARIOS
 
 COLUMNS = ("φ", "network", "mode", "res", "params", "MACs", "top-1", "accuracy source", "backend", "precision",
@@ -48,7 +49,7 @@ def scenario_rows(results: list[dict], book: AccuracyBook | None = None) -> dict
 def _row(doc: dict, backend: str, book: AccuracyBook) -> dict:
     info = doc.get("network_info") or {}
     cell = doc["cell"]
-    accuracy = book.match(cell["network"], cell["precision"])
+    accuracy = book.match(cell["network"], accuracy_precision(doc))
     host = (doc.get("environment") or {}).get("hostname")
     where = cell.get("hardware") or host
     row = {"phi": info.get("phi"), "network": cell["network"] + (f" [{where}]" if where else ""),

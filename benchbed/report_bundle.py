@@ -91,17 +91,20 @@ def history_png(db: Path | None, points: list[Point], folder: Path) -> bytes | N
 
 
 def write_bundle(inputs: ReportInputs, folder: Path, book: AccuracyBook, prices: PriceFile | None,
-                 html: bool, db: Path | None) -> list[Path]:
-    """report.md always; report.html (+ plots/) with ``html``. Returns the files written."""
-    folder.mkdir(parents=True, exist_ok=True)
+                 html: bool, db: Path | None) -> tuple[str, list[Path]]:
+    """report.md always; report.html (+ plots/) with ``html``. Returns the markdown and the files written."""
+    from benchbed.artifacts import ensure_writable_dir
+
+    ensure_writable_dir(folder, "--out")
     costs = costs_for(prices, inputs.points)
     md_path = folder / "report.md"
-    atomic_write_bytes(md_path, render_bundle_markdown(inputs, costs, book).encode())
+    markdown = render_bundle_markdown(inputs, costs, book)
+    atomic_write_bytes(md_path, markdown.encode())
     written = [md_path]
     if html:
         from benchbed.report_html import render_html, write_html
 
         text = render_html(inputs.runs, inputs.results_by_run, inputs.points, folder, costs,
-                           history_png(db, inputs.points, folder), ACCURACY_FOOTNOTE)
+                           history_png(db, inputs.points, folder), ACCURACY_FOOTNOTE, book)
         written.append(write_html(folder / "report.html", text))
-    return written
+    return markdown, written

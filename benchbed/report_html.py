@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from benchbed import __version__, plots
+from benchbed.accuracy.lookup import AccuracyBook
 from benchbed.analysis.pareto import COSTS, Cost
 from benchbed.analysis.points import Point
 from benchbed.analysis.summary import TableData, best_table, pareto_tables, scaling_tables
@@ -91,7 +92,7 @@ def _figures(points: list[Point], folder: Path, costs: list[Cost], history_png: 
 
 def render_html(runs: list[dict], results_by_run: dict[str, list[dict]], points: list[Point], folder: Path,
                 costs: list[Cost] | None = None, history_png: bytes | None = None,
-                accuracy_note: str = "") -> str:
+                accuracy_note: str = "", book: AccuracyBook | None = None) -> str:
     costs = costs if costs is not None else list(COSTS.values())
     figures = _figures(points, folder, costs, history_png)
     ids = ", ".join(r["run_id"] for r in runs)
@@ -107,7 +108,7 @@ def render_html(runs: list[dict], results_by_run: dict[str, list[dict]], points:
         config = run["config"]
         parts.append(f"<h3>run {html.escape(run['run_id'])} · {html.escape(run['status'])} · backend "
                      f"{html.escape(str(config.get('backend')))} · profile {html.escape(str(config.get('profile')))}</h3>")
-        for scenario, rows in scenario_rows(results_by_run[run["run_id"]]).items():
+        for scenario, rows in scenario_rows(results_by_run[run["run_id"]], book).items():
             parts.append(f"<h3>{html.escape(scenario)}</h3>" + _table(list(COLUMNS), [row_cells(r) for r in rows]))
     parts.append(f'<p class="note">{html.escape(accuracy_note)}</p>')
     parts += [_table_data(t) for t in best_table(points)]

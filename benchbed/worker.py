@@ -155,12 +155,17 @@ def measure(job: dict) -> dict:
 
 
 def _with_profile_batch(backend, options, job: dict):
-    """Engine-building GPU backends get the sweep's largest batch for their optimization profile."""
+    """Engine-building GPU backends get the sweep's largest batch as their optimization profile's max, and
+    the cell's own batch as the batch it is tuned for (as trtexec's --shapes); MLPerf cells' batches vary."""
     from dataclasses import replace
 
-    if getattr(backend, "takes_max_batch", False) and "max_batch" not in options.extra and job.get("max_batch"):
-        return replace(options, extra={**options.extra, "max_batch": job["max_batch"]})
-    return options
+    if not getattr(backend, "takes_max_batch", False) or not job.get("max_batch"):
+        return options
+    extra = dict(options.extra)
+    extra.setdefault("max_batch", job["max_batch"])
+    if not job["cell"]["scenario"].startswith("mlperf-"):
+        extra.setdefault("opt_batch", min(int(job["cell"]["batch"]), int(extra["max_batch"])))
+    return replace(options, extra=extra)
 
 
 def _gpu_tracker(runner):
@@ -364,7 +369,12 @@ def _loadgen_document(job: dict, backend, runner, options, loadgen: dict, parity
 
 
 def main(argv: list[str]) -> int:
+    import os
+
     from benchbed.artifacts import atomic_write_json
+
+    # before any CUDA library loads: number GPUs in PCI order, as NVML does (CUDA's default is fastest first)
+    os.environ.setdefault("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
 
     job = json.loads(Path(argv[1]).read_text())
     try:

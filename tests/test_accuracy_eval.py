@@ -87,10 +87,14 @@ def test_resize_truncates_the_long_side_and_small_images_are_zero_padded():
 def test_default_transforms_follow_torchvision_and_crop_pct():
     assert default_transform(network_spec(0)).describe() == "224/256/bicubic"
     assert default_transform(network_spec(1)).describe() == "240/255/bilinear"  # B1 DEFAULT = IMAGENET1K_V2
-    assert default_transform(network_spec(2)).describe() == "288/288/bicubic"
+    # torchvision evaluates B2 at 288 px: that is the 288 px network's transform, not the 260 px B2's
+    assert default_transform(network_spec(2)).describe() == "260/297/bicubic"
+    assert default_transform(network_spec(2, resolution=288)).describe() == "288/288/bicubic"
     assert default_transform(network_spec(1, "compound")).describe() == "258/295/bicubic"
     assert default_transform(network_spec(0, **TINY)).describe() == "32/37/bicubic"
-    assert choose_transform(network_spec(0), crop=256).describe() == "256/293/bicubic"
+    assert choose_transform(network_spec(0, resolution=256), crop=256).describe() == "256/293/bicubic"
+    with pytest.raises(BenchbedError, match="belongs to another network; add --resolution 256"):
+        choose_transform(network_spec(0), crop=256)
     assert choose_transform(network_spec(0), interpolation="bilinear").describe() == "224/256/bilinear"
     with pytest.raises(BenchbedError, match="unknown interpolation"):
         choose_transform(network_spec(0), interpolation="lanczos3")

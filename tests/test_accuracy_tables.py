@@ -72,6 +72,8 @@ def test_user_csv_rows_join_and_bad_rows_are_refused(tmp_path):
         "network,precision,weights,top1,top5\nb0,fp32,x,70,90\nb0,fp32,x,170,90\n": "line 3: top1 170",
         "network,precision,weights,top1,top5\nb0,fp32,x,80,70\n": "top5 70 is below top1 80",
         "network,precision,weights,top1,top5\n": "has no rows",
+        "network,precision,weights,top1,top5\nb0,fp32,x,70,90,oops\n": "line 2: more fields than the header",
+        "network,precision,weights,top1,top5,images\nb0,fp32,x,70,90,-3\n": "images '-3' is not a positive",
     }
     for text, needle in cases.items():
         path = tmp_path / "bad.csv"

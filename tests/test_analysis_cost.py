@@ -85,3 +85,28 @@ def test_best_cell_per_network_ignores_invalid_cells():
     (table,) = best_table(_points(docs))
     assert table.rows == [["Test CPU (8 cores)", "0", "efficientnet_b0", "openvino fp32", "4", "onnxruntime fp32 b8",
                            "900"]]
+
+
+def test_unmeasured_precision_never_pushes_a_measured_cell_off_the_front():
+    docs = [result_doc("efficientnet_b0", p50=10), result_doc("efficientnet_b0", p50=4, precision="int8")]
+    points = _points(docs)
+    assert points[1].accuracy.label() == "77.1*"
+    assert [(p.precision) for p in front(points, COSTS["p50"])] == ["fp32"]
+
+
+def test_bf16_compute_on_an_fp32_artifact_is_marked_unmeasured():
+    doc = result_doc("efficientnet_b0")
+    doc["backend"] = {"details": {"compute_precision": "bf16"}}
+    (point,) = _points([doc])
+    assert point.precision == "fp32" and point.accuracy_precision == "bf16"
+    assert not point.accuracy.precision_measured and point.accuracy.label() == "77.1*"
+
+
+def test_mlperf_server_counts_at_its_valid_qps_or_not_at_all():
+    served = result_doc("efficientnet_b0", scenario="mlperf-server", throughput=500)
+    served["loadgen"] = {"search": {"best_qps": 120.0}}
+    unmet = result_doc("efficientnet_b1", scenario="mlperf-server", throughput=500)
+    unmet["loadgen"] = {"search": {"best_qps": None, "note": "cannot meet the SLA at any load"}}
+    a, b = _points([served, unmet])
+    assert a.sustained_ips == 120.0 and b.sustained_ips is None
+    assert COSTS["throughput"].value(a) == 120.0

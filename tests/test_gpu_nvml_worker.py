@@ -148,3 +148,37 @@ def test_loadgen_cpu_cell_has_no_gpu_sections(monkeypatch, tmp_path):
     doc = worker.measure(_loadgen_job(tmp_path, "onnxruntime", artifact))
     assert doc["status"] == "ok" and "nvml" not in doc and "device_samples_ms" not in doc["timing"]
     assert seen == [("OrtCpuRunner", None)], "CPU path: the runner itself, no tracker hook"
+
+
+def test_a_ramp_up_before_the_measured_phase_is_not_a_clock_drop(monkeypatch):
+    # idle at 210 MHz until warm-up boosts the clock; measured from the boost on: no warning
+    _, tracker = _tracker(monkeypatch, sm_clock=lambda t: 210 if t < 0.05 else 1980)
+    time.sleep(0.1)
+    tracker.mark()
+    time.sleep(0.1)
+    summary = tracker.stop(inferences=10, images=10)
+    assert summary["warnings"] == [] and summary["sm_clock_mhz"]["min"] == 1980
+
+
+def test_largest_drop_is_taken_in_time_order():
+    from benchbed.measure.nvml import _largest_drop
+
+    peak, low = _largest_drop([1000, 1500, 1980])
+    assert low == peak  # rising: no drop
+    assert _largest_drop([1980, 1410, 1900, 1800]) == (1980, 1410)
+
+
+def test_nvml_follows_cuda_visible_devices(monkeypatch):
+    from benchbed.measure.nvml import nvml_handle
+    from gpu_doubles import FakeGpu
+
+    fake = install(monkeypatch, trt_version=None, gpu=FakeGpu(count=4), nvml={})
+    fake.pynvml.nvmlInit()
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert nvml_handle(fake.pynvml, 1) == ("handle", 1)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,2")  # what Ray sets for a task given GPUs 3 and 2
+    assert nvml_handle(fake.pynvml, 0) == ("handle", 3) and nvml_handle(fake.pynvml, 1) == ("handle", 2)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-fake-2")
+    assert nvml_handle(fake.pynvml, 0) == ("handle", 2)
+    with pytest.raises(ValueError, match="not among CUDA_VISIBLE_DEVICES"):
+        nvml_handle(fake.pynvml, 1)

@@ -11,7 +11,7 @@ from gpu_doubles import install as install_gpu
 from gpu_doubles.torch_cuda import device_of, install
 
 PROFILE = {"name": "test", "warmup_seconds": 0.02, "warmup_iterations": 2, "min_seconds": 0.2,
-           "min_iterations": 8, "max_seconds": 5.0}
+           "min_iterations": 8, "max_seconds": 30.0}  # generous: a loaded CI machine must not fail this
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +179,7 @@ def test_a_device_index_torch_does_not_see_is_a_clear_error(fake, artifact):
     ({"copies": "both"}, "copies must be in or out"),
     ({"device": -1}, "device must be a GPU index"),
     ({"device": "cuda:0"}, "device must be a GPU index"),
-    ({"compile": "maybe"}, "compile must be true or false"),
+    ({"compile": "maybe"}, "compile must be on or off"),
     ({"threads": 4}, "unknown option"),
 ])
 def test_option_errors(artifact, extra, needle):

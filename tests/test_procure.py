@@ -151,3 +151,44 @@ def test_example_price_file_is_valid_and_marked_as_an_example():
     path = ROOT / "examples" / "prices.example.yaml"
     assert "EXAMPLE" in path.read_text() and "NOT quotes" in path.read_text()
     assert load_prices(path).price_for("Intel(R) Xeon(R) Processor (2 cores)") is not None
+
+
+def test_unmet_server_search_missing_percentile_and_closest_only_numeric(prices):
+    unmet = result_doc("efficientnet_b1", scenario="mlperf-server", hardware="fast-gpu")
+    unmet["loadgen"] = {"search": {"best_qps": None}}
+    no_samples = result_doc("efficientnet_b2", hardware="fast-gpu")
+    del no_samples["samples_ms"]
+    wrong_precision = result_doc("efficientnet_b3", precision="fp16", p50=500, hardware="fast-gpu")
+    slow = result_doc("efficientnet_b4", p50=500, hardware="fast-gpu")
+    answer = _answer([unmet, no_samples, wrong_precision, slow], prices, sla_ms=100, percentile=99.9,
+                     precisions=("fp32",))
+    why = {o.point.network: " | ".join(o.reasons) for o in answer.excluded}
+    assert "MLPerf Server found no load that met its SLA" in why["efficientnet_b1"]
+    assert "p99.9 latency unavailable" in why["efficientnet_b2"]
+    assert "precision fp16 not allowed" in why["efficientnet_b3"] and "> SLA 100 ms" in why["efficientnet_b3"]
+    assert [o.point.network for o in answer.closest] == ["efficientnet_b4"]  # b3 also misses a hard rule
+
+
+def test_price_file_ambiguities_are_errors(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("hardware:\n  a: {hourly: 1, purchase: 100, amortization_months: 12}\n")
+    with pytest.raises(BenchbedError, match="both hourly and purchase"):
+        load_prices(path)
+    path.write_text("hardware:\n  a: {hourly: 1, amortization_months: 12}\n")
+    with pytest.raises(BenchbedError, match="amortization_months without a purchase"):
+        load_prices(path)
+    path.write_text('hardware:\n  a: {hourly: 1, match: ["H100"]}\n  b: {hourly: 2, match: ["80GB"]}\n')
+    prices = load_prices(path)
+    with pytest.raises(BenchbedError, match="matches several entries"):
+        prices.price_for("NVIDIA H100 80GB HBM3")
+    assert prices.price_for("a").hourly == 1  # an exact name wins
+
+
+def test_latest_run_of_a_repeated_cell_is_the_one_ranked():
+    from benchbed.procure import latest_per_cell
+
+    old = ({"run_id": "old", "created": 1.0, "environment": ENV}, [result_doc("efficientnet_b0", p50=1)])
+    new = ({"run_id": "new", "created": 2.0, "environment": ENV}, [result_doc("efficientnet_b0", p50=9)])
+    for runs in ([old, new], [new, old]):
+        ((doc, env),) = latest_per_cell(runs)
+        assert doc["stats"]["p50_ms"] == 9 and env == ENV

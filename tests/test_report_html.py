@@ -63,8 +63,11 @@ def test_html_report_is_self_contained_with_every_section(two_runs):
     assert not re.search(r'(src|href)="(https?:|//|file:)', html)  # nothing fetched from anywhere
     assert html.count('src="data:image/png;base64,') >= 9
     for section in ("Pareto front: top-1 vs p50 latency", "fitted latency ∝ MACs^k", "each step of φ",
-                    "one dimension vs compound", "Environment", "Intel" if "Intel" in html else "CPU"):
+                    "one dimension vs compound", "Best VALID cell per network", "Environment", "cores (physical"):
         assert section in html
+    # the per-φ tables use the --accuracy rows too (measured, so no `*`)
+    results_part = html[html.index('id="results"'):html.index('id="pareto"')]
+    assert "measured (acc.csv)" in results_part
     md = result.stdout
     assert "## Analyses (all runs above)" in md and "| resolution |" in md
 

@@ -72,17 +72,19 @@ def center_crop(image: Image.Image, size: int) -> Image.Image:
 
 
 def default_transform(spec) -> EvalTransform:
-    """The eval transform for ``spec``: torchvision's published one, else crop = resolution at crop_pct 0.875.
+    """The eval transform for ``spec``: torchvision's published one where torchvision evaluates this very
+    network (same input size), else crop = resolution at crop_pct 0.875. torchvision's B2 is evaluated at
+    288 px, so it is the transform of ``efficientnet_b2@r288``, not of the 260 px B2.
 
     Where torchvision has several weights (B1 V1 and V2) the newest is taken, as its ``DEFAULT`` is.
     """
-    from benchbed.published import published_for
+    from benchbed.accuracy.tables import rows_for_source
 
-    row = published_for(spec.name)
-    if row and row.get("torchvision"):
-        tv = max(row["torchvision"], key=lambda w: w["weights"])
-        return EvalTransform(tv["crop"], tv["resize"], tv["interpolation"],
-                             origin=f"torchvision {spec.name} {tv['weights']}")
+    rows = [r for r in rows_for_source("torchvision") if r.network == spec.name]
+    if rows:
+        tv = max(rows, key=lambda r: r.weights)
+        return EvalTransform(tv.crop, tv.resize, tv.interpolation,
+                             origin=f"torchvision {spec.name} {tv.weights.split(':', 1)[1]}")
     crop = spec.resolution
     return EvalTransform(crop, round(crop / DEFAULT_CROP_PCT), "bicubic",
                          origin=f"network resolution, crop_pct {DEFAULT_CROP_PCT}")
@@ -97,6 +99,9 @@ def choose_transform(spec, crop: int | None = None, resize: int | None = None,
     base = default_transform(spec)
     if crop is None and resize is None and interpolation is None:
         return base
+    if crop is not None and crop != spec.resolution:
+        raise BenchbedError(f"--crop {crop} differs from the network's input size ({spec.resolution} px): accuracy "
+                            f"at {crop} px belongs to another network; add --resolution {crop} to measure that one")
     new_crop = crop if crop is not None else base.crop
     new_resize = resize if resize is not None else (
         base.resize if crop is None else round(new_crop * base.resize / base.crop))

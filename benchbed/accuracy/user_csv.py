@@ -43,6 +43,9 @@ def _row(record: dict[str, str], path: Path) -> AccuracyRow:
     top5 = _percent(record.get("top5", ""), "top5", required=False)
     if top5 is not None and top5 < top1:
         raise ValueError(f"top5 {top5:g} is below top1 {top1:g}")
+    images = (record.get("images") or "").strip()
+    if images and (not images.isdigit() or int(images) < 1):
+        raise ValueError(f"images {images!r} is not a positive whole number")
     weights = (record.get("weights") or "").strip() or "unnamed"
     source = (record.get("source") or "").strip() or f"measured ({path.name})"
     return AccuracyRow(model=f"{network} {weights}", network=network, weights=weights, precision=precision,
@@ -64,6 +67,9 @@ def load_user_csv(path: str | Path) -> list[AccuracyRow]:
                             f"the header must be {','.join(REQUIRED)}[,{','.join(OPTIONAL)}]")
     rows, problems = [], []
     for line, record in enumerate(reader, start=2):
+        if None in record:  # csv puts the fields past the header under the key None
+            problems.append(f"line {line}: more fields than the header (quote a value that holds a comma)")
+            continue
         record = {(k or "").strip(): (v or "") for k, v in record.items()}
         if not any(v.strip() for v in record.values()):
             continue

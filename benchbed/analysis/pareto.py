@@ -23,24 +23,33 @@ class Cost:
 COSTS: dict[str, Cost] = {c.name: c for c in (
     Cost("p50", "p50 latency (ms)", True, lambda p: p.p50_ms),
     Cost("p99", "p99 latency (ms)", True, lambda p: p.p99_ms),
-    Cost("throughput", "throughput (img/s)", False, lambda p: p.throughput_ips),
+    Cost("throughput", "throughput (img/s)", False, lambda p: p.sustained_ips),
     Cost("memory", "peak memory (MB)", True, lambda p: None if p.memory_bytes is None else p.memory_bytes / 2**20),
     Cost("energy", "energy per image (J)", True, lambda p: p.energy_j_per_image),
 )}
+
+
+def per_million_images(price_per_hour: float, images_per_second: float) -> float:
+    """$ per million images for a device kept busy at ``images_per_second``."""
+    return price_per_hour / 3600.0 / images_per_second * 1e6
 
 
 def cost_per_image(prices_per_hour: dict[str, float]) -> Cost:
     """$ per million images at full load, from a price per hardware-hour (a procure price file)."""
     def value(p: Point) -> float | None:
         price = prices_per_hour.get(p.hardware)
-        return None if price is None or not p.throughput_ips else price / 3600 / p.throughput_ips * 1e6
+        return None if price is None or not p.sustained_ips else per_million_images(price, p.sustained_ips)
 
     return Cost("cost", "$ per million images", True, value)
 
 
 def front(points: list[Point], cost: Cost) -> list[Point]:
-    """The Pareto-optimal points (max top-1, best cost), sorted by cost; ties on both axes all kept."""
-    usable = [(p, cost.value(p)) for p in points if p.ok and p.accuracy is not None]
+    """The Pareto-optimal points (max top-1, best cost), sorted by cost; ties on both axes all kept.
+
+    Only accuracy measured at the cell's own precision competes: an int8 cell shown with the fp32
+    reference top-1 would otherwise push the real fp32 cell off the front.
+    """
+    usable = [(p, cost.value(p)) for p in points if p.ok and p.accuracy is not None and p.accuracy.precision_measured]
     usable = [(p, v) for p, v in usable if v is not None]
     sign = 1.0 if cost.lower_is_better else -1.0
 

@@ -27,6 +27,14 @@ def hardware_name(doc: dict, environment: dict) -> str:
     return f"{environment.get('cpu_model') or 'unknown CPU'}" + (f" ({cores} cores)" if cores else "")
 
 
+def accuracy_precision(doc: dict) -> str:
+    """The precision a cell's outputs were computed in: the artifact's, or lower where the backend computes
+    an fp32 artifact in bf16/fp16 (OpenVINO inference_precision, torch autocast, TensorRT EP fp16)."""
+    precision = doc["cell"]["precision"]
+    compute = ((doc.get("backend") or {}).get("details") or {}).get("compute_precision")
+    return compute if precision == "fp32" and compute in ("bf16", "fp16") else precision
+
+
 @dataclass
 class Point:
     """One measured cell with what the analyses need; ``doc`` keeps the raw result."""
@@ -51,6 +59,8 @@ class Point:
     device_memory_bytes: int | None = None
     energy_j_per_image: float | None = None
     accuracy: AccuracyMatch | None = None
+    #: the precision accuracy is looked up at (the compute precision where lower than the artifact's)
+    accuracy_precision: str = "fp32"
     doc: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -75,6 +85,16 @@ class Point:
                 "memory": self.memory_bytes, "energy": self.energy_j_per_image}.get(name)
 
     @property
+    def sustained_ips(self) -> float | None:
+        """Images/s this option can serve: MLPerf Server's highest VALID QPS under its SLA where it was
+        searched (None when no load met it), else the measured throughput."""
+        if self.scenario == "mlperf-server":
+            search = (self.doc.get("loadgen") or {}).get("search")
+            if search is not None:
+                return search.get("best_qps") or None
+        return self.throughput_ips
+
+    @property
     def memory_bytes(self) -> int | None:
         """Device memory where the backend reports it (GPUs), else the worker's peak RSS."""
         return self.device_memory_bytes or self.peak_rss_bytes
@@ -95,6 +115,13 @@ def _device_memory(doc: dict) -> int | None:
 
 
 def to_point(doc: dict, environment: dict, book: AccuracyBook | None = None) -> Point:
+    """One point; a document without the fields every result has is a one-line error, not a traceback."""
+    from benchbed.errors import BenchbedError
+
+    if not isinstance(doc, dict) or not isinstance(doc.get("cell"), dict) or "status" not in doc or \
+            (doc["status"] == "ok" and not isinstance(doc.get("stats"), dict)):
+        raise BenchbedError("a result document lacks its cell, status or statistics (not written by benchbed, "
+                            "or damaged)")
     cell, info = doc["cell"], doc.get("network_info") or {}
     point = Point(hardware=hardware_name(doc, environment), network=cell["network"], backend=cell["backend"],
                   precision=cell["precision"], scenario=cell["scenario"], batch=int(cell["batch"]),
@@ -107,8 +134,9 @@ def to_point(doc: dict, environment: dict, book: AccuracyBook | None = None) -> 
         point.peak_rss_bytes = (doc.get("memory") or {}).get("peak_rss_bytes")
         point.device_memory_bytes = _device_memory(doc)
         point.energy_j_per_image = _energy_per_image(doc)
+    point.accuracy_precision = accuracy_precision(doc)
     if book is not None:
-        point.accuracy = book.match(point.network, point.precision)
+        point.accuracy = book.match(point.network, point.accuracy_precision)
     return point
 
 

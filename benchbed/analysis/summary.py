@@ -63,13 +63,14 @@ def scaling_tables(points: list[Point]) -> list[TableData]:
             [_series(k) + [f"{f.k:.3f}", _g(f.k_stderr, 2), f"{f.r2:.4f}", str(f.n)] for k, f in fitted.items()],
             "Least squares on log p50 vs log MACs over the preset/compound networks of each series. k = 1: latency "
             "grows like FLOPS; k < 1: larger networks use this hardware better."))
-    steps = phi_steps(points, "preset") or phi_steps(points, "compound")
+    steps = [(mode, s) for mode in ("preset", "compound", "width", "depth", "resolution")
+             for s in phi_steps(points, mode)]
     if steps:
         out.append(TableData(
             "Scaling: each step of φ against the 2× the formula promises",
-            ["hardware", "backend", "precision", "scenario", "step", "MACs ×", "p50 ×", "p50 × / 2^Δφ"],
-            [_series(s.key) + [f"{s.from_network} → {s.to_network}", f"{s.flops_ratio:.2f}",
-                               f"{s.latency_ratio:.2f}", f"{s.vs_promise:.2f}"] for s in steps],
+            ["hardware", "backend", "precision", "scenario", "mode", "step", "MACs ×", "p50 ×", "p50 × / 2^Δφ"],
+            [_series(s.key) + [mode, f"{s.from_network} → {s.to_network}", f"{s.flops_ratio:.2f}",
+                               f"{s.latency_ratio:.2f}", f"{s.vs_promise:.2f}"] for mode, s in steps],
             "MACs × is the measured networks' own FLOPS ratio (the published B-models do not follow 2^φ "
             "exactly); p50 × / 2^Δφ = 1 means this step cost exactly what the formula promises."))
     modes = single_vs_compound(points)

@@ -35,6 +35,29 @@ def check_extra(backend: str, extra: dict, allowed: set[str]) -> dict:
     return dict(extra)
 
 
+_TRUE, _FALSE = {"1", "true", "on", "yes"}, {"0", "false", "off", "no"}
+
+
+def option_flag(backend: str, name: str, value: object) -> bool:
+    """on/off, true/false, 1/0, yes/no -> bool, or a one-line error naming the backend and option."""
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"{backend}: {name} must be on or off, got {value!r}")
+
+
+def option_int(backend: str, name: str, value: object, low: int, high: int | None = None) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise ValueError(f"{backend}: {name} must be an integer, got {value!r}") from None
+    if number < low or (high is not None and number > high):
+        raise ValueError(f"{backend}: {name} must be in [{low}, {high if high is not None else '...'}], got {number}")
+    return number
+
+
 @dataclass(frozen=True)
 class TimingSemantics:
     """What a runner's latency samples contain (recorded with every result)."""

@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 
 from benchbed.backends import register
-from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra
-from benchbed.backends.tensorrt.options import _flag, _int
+from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra, option_flag, option_int
 from benchbed.versions import package_version
 
 CUDA_EP, TRT_EP = "CUDAExecutionProvider", "TensorrtExecutionProvider"
@@ -29,33 +28,36 @@ def _cuda_options(extra: dict) -> dict:
     if search not in CONV_SEARCH:
         raise ValueError(f"onnxruntime-cuda: cudnn_conv_algo_search must be one of {', '.join(CONV_SEARCH)}")
     return {"device_id": "0", "cudnn_conv_algo_search": search,
-            "enable_cuda_graph": "1" if _flag("cuda_graph", extra.get("cuda_graph", "off")) else "0",
-            "prefer_nhwc": "1" if _flag("prefer_nhwc", extra.get("prefer_nhwc", "off")) else "0"}
+            "enable_cuda_graph": "1" if option_flag("onnxruntime-cuda", "cuda_graph", extra.get("cuda_graph", "off")) else "0",
+            "prefer_nhwc": "1" if option_flag("onnxruntime-cuda", "prefer_nhwc", extra.get("prefer_nhwc", "off")) else "0"}
 
 
 def _trt_options(extra: dict, artifact: Path, input_shape: list | None) -> dict:
     cache = artifact.parent / "ort-trt-cache"
     options: dict[str, Any] = {
         "device_id": 0,
-        "trt_fp16_enable": _flag("fp16", extra.get("fp16", "off")),
+        "trt_fp16_enable": option_flag("onnxruntime-trt", "fp16", extra.get("fp16", "off")),
         "trt_engine_cache_enable": True, "trt_engine_cache_path": str(cache),
         "trt_timing_cache_enable": True, "trt_timing_cache_path": str(cache),
-        "trt_cuda_graph_enable": _flag("cuda_graph", extra.get("cuda_graph", "off")),
-        "trt_builder_optimization_level": _int("opt_level", extra.get("opt_level", 3), 0, 5),
-        "trt_max_workspace_size": _int("workspace_mib", extra.get("workspace_mib", 2048), 1) << 20}
+        "trt_cuda_graph_enable": option_flag("onnxruntime-trt", "cuda_graph", extra.get("cuda_graph", "off")),
+        "trt_builder_optimization_level": option_int("onnxruntime-trt", "opt_level", extra.get("opt_level", 3), 0, 5),
+        "trt_max_workspace_size": option_int("onnxruntime-trt", "workspace_mib", extra.get("workspace_mib", 2048), 1) << 20}
     if input_shape is not None:  # the dynamic batch axis: one profile 1..max_batch, like the native backend
         name, dims = input_shape
-        top = _int("max_batch", extra.get("max_batch", 1), 1)
+        top = option_int("onnxruntime-trt", "max_batch", extra.get("max_batch", 1), 1)
+        opt = min(option_int("onnxruntime-trt", "opt_batch", extra.get("opt_batch", top), 1), top)
         rest = "x".join(str(d) for d in dims[1:])
         options["trt_profile_min_shapes"] = f"{name}:1x{rest}"
-        options["trt_profile_opt_shapes"] = options["trt_profile_max_shapes"] = f"{name}:{top}x{rest}"
+        options["trt_profile_opt_shapes"] = f"{name}:{opt}x{rest}"
+        options["trt_profile_max_shapes"] = f"{name}:{top}x{rest}"
     return options
 
 
 #: name -> (primary provider, backend options it takes)
 KINDS = {
     "onnxruntime-cuda": (CUDA_EP, {"cuda_graph", "copies", "cudnn_conv_algo_search", "prefer_nhwc"}),
-    "onnxruntime-trt": (TRT_EP, {"cuda_graph", "copies", "fp16", "opt_level", "workspace_mib", "max_batch"}),
+    "onnxruntime-trt": (TRT_EP, {"cuda_graph", "copies", "fp16", "opt_level", "workspace_mib", "max_batch",
+                                 "opt_batch"}),
 }
 
 
@@ -87,7 +89,7 @@ class OrtGpuRunner:
                               (CUDA_EP, cuda)]
         else:
             self.providers = [(CUDA_EP, cuda)]
-        graph = _flag("cuda_graph", extra.get("cuda_graph", "off"))
+        graph = option_flag(self.name, "cuda_graph", extra.get("cuda_graph", "off"))
         self.semantics = TimingSemantics(
             clock="host", copies_included=self.copies_included, device="cuda:0",
             notes=(f"IO binding with device-resident OrtValues; wall clock around run_with_iobinding and output "
@@ -96,6 +98,8 @@ class OrtGpuRunner:
         self.details = {"providers": [p for p, _ in self.providers],
                         "provider_options": {p: dict(o) for p, o in self.providers},
                         "cuda_graph": graph, "copies_included": self.copies_included,
+                        "compute_precision": "fp16" if provider == TRT_EP and self.providers[0][1]["trt_fp16_enable"]
+                        else "fp32",
                         "onnxruntime": package_version("onnxruntime-gpu") or package_version("onnxruntime")}
         self._session = None
 

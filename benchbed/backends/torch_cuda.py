@@ -31,21 +31,12 @@ from pathlib import Path
 import numpy as np
 
 from benchbed.backends import register
-from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra
+from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra, option_flag
 from benchbed.backends.torch_cpu import build_module, manifest_key
 from benchbed.versions import package_version
 
 OPTIONS = frozenset({"channels_last", "compile", "dtype", "tf32", "cudnn_benchmark", "copies", "device"})
 DTYPES = {"fp32": None, "fp16": "float16", "bf16": "bfloat16"}
-
-
-def _flag(name: str, value) -> bool:
-    text = str(value).lower()
-    if text in ("1", "true", "on", "yes"):
-        return True
-    if text in ("0", "false", "off", "no"):
-        return False
-    raise ValueError(f"torch-cuda: {name} must be true or false, got {value!r}")
 
 
 class TorchCudaRunner:
@@ -62,10 +53,10 @@ class TorchCudaRunner:
             raise ValueError(f"torch-cuda: device must be a GPU index >= 0, got {index!r}")
         self.key = manifest_key(artifact, "torch-cuda")
         self.index = index
-        self.channels_last = _flag("channels_last", extra.get("channels_last", True))
-        self.compile = _flag("compile", extra.get("compile", False))
-        self.tf32 = _flag("tf32", extra.get("tf32", False))
-        self.cudnn_benchmark = _flag("cudnn_benchmark", extra.get("cudnn_benchmark", True))
+        self.channels_last = option_flag("torch-cuda", "channels_last", extra.get("channels_last", True))
+        self.compile = option_flag("torch-cuda", "compile", extra.get("compile", False))
+        self.tf32 = option_flag("torch-cuda", "tf32", extra.get("tf32", False))
+        self.cudnn_benchmark = option_flag("torch-cuda", "cudnn_benchmark", extra.get("cudnn_benchmark", True))
         self.copies_included = copies == "in"
         self.semantics = TimingSemantics(
             clock="host", copies_included=self.copies_included, device=f"cuda:{index}",

@@ -31,7 +31,8 @@ class NvmlTracker:
 
     def __init__(self, nvml: Any, device_index: int = 0, interval_s: float = 0.05) -> None:
         self._nvml, self._interval = nvml, interval_s
-        self._handle = nvml.nvmlDeviceGetHandleByIndex(device_index)
+        self._handle = nvml_handle(nvml, device_index)
+        self._mark_index = 0
         self._samples: list[dict] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -88,9 +89,11 @@ class NvmlTracker:
         self._thread.start()
 
     def mark(self) -> None:
-        """The measured phase starts now: energy is counted from here."""
+        """The measured phase starts now: energy, clocks and reasons are summarised from here (the idle
+        sample before warm-up would otherwise read as a clock drop)."""
         self._energy_start = self._energy()
         self._mark_index = len(self._samples)
+        self._samples.append(self._sample())
 
     def phase_hook(self, phase: Callable[[str], None]) -> Callable[[str], None]:
         """Wrap the worker's phase announcer so that entering "measure" calls :meth:`mark`."""
@@ -111,7 +114,38 @@ class NvmlTracker:
             self._nvml.nvmlShutdown()
         except Exception:
             pass
-        return summarise(self._samples, self._energy_start, energy_end, inferences, images, self._energy_note)
+        return summarise(self._samples[self._mark_index:], self._energy_start, energy_end, inferences, images,
+                         self._energy_note)
+
+
+def _largest_drop(clocks: list[float]) -> tuple[float, float | None]:
+    """(earlier clock, later clock) of the largest fall in time order: a ramp up is not a drop."""
+    peak, best = None, (0.0, None)
+    for clock in clocks:
+        peak = clock if peak is None else max(peak, clock)
+        if peak and (best[1] is None or clock / peak < best[1] / best[0]):
+            best = (peak, clock)
+    return best
+
+
+def nvml_handle(nvml: Any, cuda_index: int) -> Any:
+    """The NVML handle of CUDA device ``cuda_index`` as this process sees it.
+
+    NVML ignores CUDA_VISIBLE_DEVICES (Ray sets it for ``num_gpus=1``) and counts in PCI bus order, so
+    the visible device list is resolved here (indices or GPU-/MIG- UUIDs); the worker sets
+    CUDA_DEVICE_ORDER=PCI_BUS_ID so that CUDA's own numbering follows the same order.
+    """
+    import os
+
+    visible = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
+    if not visible:
+        return nvml.nvmlDeviceGetHandleByIndex(cuda_index)
+    if cuda_index >= len(visible):
+        raise ValueError(f"cuda:{cuda_index} is not among CUDA_VISIBLE_DEVICES={','.join(visible)}")
+    entry = visible[cuda_index]
+    if entry.isdigit():
+        return nvml.nvmlDeviceGetHandleByIndex(int(entry))
+    return nvml.nvmlDeviceGetHandleByUUID(entry)
 
 
 def _values(samples: list[dict], key: str) -> list:
@@ -126,8 +160,9 @@ def summarise(samples: list[dict], energy_start: int | None, energy_end: int | N
         mask |= int(value)
     energy = None if energy_start is None or energy_end is None else energy_end - energy_start
     warnings = []
-    if clocks and min(clocks) < (1 - CLOCK_DROP) * max(clocks):
-        warnings.append(f"GPU SM clock dropped from {max(clocks):.0f} to {min(clocks):.0f} MHz during the "
+    peak, drop = _largest_drop(clocks)
+    if drop is not None and drop < (1 - CLOCK_DROP) * peak:
+        warnings.append(f"GPU SM clock dropped from {peak:.0f} to {drop:.0f} MHz during the "
                         f"measurement ({', '.join(reason_names(mask)) or 'no reason reported'})")
     slow = [name for name in SLOWDOWN if mask & SLOWDOWN[name]]
     if slow:

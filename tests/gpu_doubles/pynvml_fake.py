@@ -80,6 +80,13 @@ def make_pynvml(gpu: FakeGpu, *, sm_clock=lambda t: 1980, reasons=lambda t: 0, p
             raise NVMLError(2, "Invalid Argument")
         return ("handle", index)
 
+    def nvmlDeviceGetHandleByUUID(uuid):
+        need_init()
+        uuids = [f"GPU-fake-{i}" for i in range(gpu.count)]
+        if uuid not in uuids:
+            raise NVMLError(13, "Not Found")
+        return ("handle", uuids.index(uuid))
+
     def nvmlDeviceGetName(handle):
         need_init()
         return gpu.name
@@ -118,7 +125,8 @@ def make_pynvml(gpu: FakeGpu, *, sm_clock=lambda t: 1980, reasons=lambda t: 0, p
         st.calls.append("throttle-reasons")
         return int(reasons(now()))
 
-    for fn in (nvmlInit, nvmlShutdown, nvmlDeviceGetCount, nvmlDeviceGetHandleByIndex, nvmlDeviceGetName,
+    for fn in (nvmlInit, nvmlShutdown, nvmlDeviceGetCount, nvmlDeviceGetHandleByIndex, nvmlDeviceGetHandleByUUID,
+               nvmlDeviceGetName,
                nvmlDeviceGetMemoryInfo, nvmlDeviceGetPowerUsage, nvmlDeviceGetTotalEnergyConsumption,
                nvmlDeviceGetClockInfo, nvmlDeviceGetMaxClockInfo, nvmlDeviceGetCurrentClocksThrottleReasons):
         setattr(m, fn.__name__, fn)

@@ -62,7 +62,7 @@ def make_logger(trt: Any) -> Any:
     return _Logger()
 
 
-def profile_shapes(onnx_path: Path, max_batch: int) -> dict[str, list[list[int]]]:
+def profile_shapes(onnx_path: Path, max_batch: int, opt_batch: int | None = None) -> dict[str, list[list[int]]]:
     """{input: [min, opt, max]} for the dynamic batch axis: min batch 1, opt = max = the sweep's largest."""
     import onnx
 
@@ -77,7 +77,7 @@ def profile_shapes(onnx_path: Path, max_batch: int) -> dict[str, list[list[int]]
             raise ValueError(f"tensorrt: input {inp.name} has dynamic axes other than the batch axis: {dims}")
         rest = dims[1:]
         if dims and dims[0] < 0:
-            shapes[inp.name] = [[1, *rest], [max_batch, *rest], [max_batch, *rest]]
+            shapes[inp.name] = [[1, *rest], [opt_batch or max_batch, *rest], [max_batch, *rest]]
         else:
             shapes[inp.name] = [dims, dims, dims]
     return shapes

@@ -4,29 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from benchbed.backends.base import check_extra
+from benchbed.backends.base import check_extra, option_flag, option_int
 
-ALLOWED = {"cuda_graph", "copies", "workspace_mib", "opt_level", "max_batch", "strongly_typed", "timing_cache"}
-_TRUE, _FALSE = {"1", "true", "on", "yes"}, {"0", "false", "off", "no"}
-
-
-def _flag(name: str, value: object) -> bool:
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ValueError(f"tensorrt: {name} must be on or off, got {value!r}")
-
-
-def _int(name: str, value: object, low: int, high: int | None = None) -> int:
-    try:
-        number = int(str(value))
-    except ValueError:
-        raise ValueError(f"tensorrt: {name} must be an integer, got {value!r}") from None
-    if number < low or (high is not None and number > high):
-        raise ValueError(f"tensorrt: {name} must be in [{low}, {high if high is not None else '...'}], got {number}")
-    return number
+ALLOWED = {"cuda_graph", "copies", "workspace_mib", "opt_level", "max_batch", "opt_batch", "strongly_typed",
+           "timing_cache"}
 
 
 @dataclass(frozen=True)
@@ -34,7 +15,8 @@ class TrtOptions:
     """``cuda_graph``: replay one captured graph per inference; ``copies``: ``in`` = host<->device copies inside
     the timed region (what an application pays), ``out`` = device-resident input/output (what trtexec's GPU
     compute time shows); ``workspace_mib``: builder workspace limit; ``opt_level``: builder optimization level
-    0-5 (TensorRT's default 3); ``max_batch``: the optimization profile's max (and opt) batch;
+    0-5 (TensorRT's default 3); ``max_batch``: the optimization profile's max batch; ``opt_batch``: the batch
+    it is tuned for (the worker passes the cell's own batch, as trtexec's --shapes would);
     ``strongly_typed``: off only on TensorRT 10 (legacy weak typing with the FP16 flag for fp16 artifacts);
     ``timing_cache``: reuse the on-disk timing cache."""
 
@@ -43,6 +25,7 @@ class TrtOptions:
     workspace_mib: int = 2048
     opt_level: int = 3
     max_batch: int = 1
+    opt_batch: int | None = None  # None: max_batch
     strongly_typed: bool = True
     timing_cache: bool = True
 
@@ -52,13 +35,15 @@ class TrtOptions:
         copies = str(extra.get("copies", "out")).lower()
         if copies not in ("in", "out"):
             raise ValueError(f"tensorrt: copies must be in or out (of the timed region), got {copies!r}")
-        return cls(cuda_graph=_flag("cuda_graph", extra.get("cuda_graph", "off")),
+        max_batch = option_int("tensorrt", "max_batch", extra.get("max_batch", 1), 1)
+        return cls(cuda_graph=option_flag("tensorrt", "cuda_graph", extra.get("cuda_graph", "off")),
                    copies_included=copies == "in",
-                   workspace_mib=_int("workspace_mib", extra.get("workspace_mib", 2048), 1),
-                   opt_level=_int("opt_level", extra.get("opt_level", 3), 0, 5),
-                   max_batch=_int("max_batch", extra.get("max_batch", 1), 1),
-                   strongly_typed=_flag("strongly_typed", extra.get("strongly_typed", "on")),
-                   timing_cache=_flag("timing_cache", extra.get("timing_cache", "on")))
+                   workspace_mib=option_int("tensorrt", "workspace_mib", extra.get("workspace_mib", 2048), 1),
+                   opt_level=option_int("tensorrt", "opt_level", extra.get("opt_level", 3), 0, 5),
+                   max_batch=max_batch,
+                   opt_batch=min(option_int("tensorrt", "opt_batch", extra.get("opt_batch", max_batch), 1), max_batch),
+                   strongly_typed=option_flag("tensorrt", "strongly_typed", extra.get("strongly_typed", "on")),
+                   timing_cache=option_flag("tensorrt", "timing_cache", extra.get("timing_cache", "on")))
 
     def builder_key(self) -> dict:
         """The options that change the built engine (runtime-only ones like cuda_graph are left out)."""

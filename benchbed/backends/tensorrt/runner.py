@@ -46,7 +46,7 @@ class TensorRTRunner:
         self._trt = trt
         self._free_before, self._total = cuda.mem_get_info()
         device = cuda.device_identity()
-        self._shapes = profile_shapes(self.artifact, self.options.max_batch)
+        self._shapes = profile_shapes(self.artifact, self.options.max_batch, self.options.opt_batch)
         fields = key_fields(sha256_file(self.artifact), self.precision, self._shapes, self.options.builder_key(),
                             str(trt.__version__), device.to_dict())
         cache = EngineCache(self.artifact.parent / "engines")
