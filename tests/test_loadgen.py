@@ -109,3 +109,26 @@ def test_options_validate_themselves():
         LoadGenOptions("mlperf-cloud")
     with pytest.raises(BenchbedError):
         LoadGenOptions("mlperf-server", sla_ms=-1)
+
+
+def test_an_undersized_offline_query_is_resized_and_rerun(monkeypatch, tmp_path):
+    """LoadGen sizes Offline's one query by the expected QPS: a run faster than expected ends before the
+    minimum duration (INVALID); benchbed reruns it at 1.5x the throughput LoadGen measured."""
+    from benchbed.loadgen import run as lgrun
+
+    calls = []
+
+    def fake_once(runner, resolution, options, log_dir, expected, target, offline_qps):
+        calls.append(offline_qps)
+        valid = offline_qps is not None and offline_qps >= 300
+        return {"valid": valid, "throughput_sps": 250.0,
+                "reasons": [] if valid else ["LoadGen INVALID: min duration not met"]}
+
+    monkeypatch.setattr(lgrun, "_run_once", fake_once)
+    options = lgrun.LoadGenOptions(scenario="mlperf-offline")
+    result = lgrun.run_loadgen(None, 32, options, tmp_path, expected_latency_ms=10.0)
+    assert calls == [None, 375.0] and result["valid"] and result["attempts"] == 2
+    calls.clear()
+    options = lgrun.LoadGenOptions(scenario="mlperf-singlestream")  # other scenarios are never rerun
+    result = lgrun.run_loadgen(None, 32, options, tmp_path, expected_latency_ms=10.0)
+    assert calls == [None] and not result["valid"] and result["attempts"] == 1
