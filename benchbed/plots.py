@@ -127,21 +127,30 @@ def per_phi(points: list[Point], metric: str):
 
 
 def throughput_by_batch(points: list[Point]):
+    """img/s against batch: colour by network (in MACs order), line style by backend/precision/hardware."""
     chosen = [p for p in points if p.ok and p.scenario == "offline" and p.throughput_ips]
     if not chosen:
         return None
     plt = _plt()
+    networks = sorted({p.network for p in chosen}, key=lambda n: min(p.macs or 0 for p in chosen if p.network == n))
+    groups = sorted({_group_label(p) for p in chosen})
+    colours = plt.get_cmap("viridis")
+    styles = ["-", "--", ":", "-."]
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    for label in sorted({f"{p.network} {_group_label(p)}" for p in chosen}):
-        pts = sorted((p for p in chosen if f"{p.network} {_group_label(p)}" == label), key=lambda p: p.batch)
-        ax.plot([p.batch for p in pts], [p.throughput_ips for p in pts], marker="o", label=label)
+    for i, network in enumerate(networks):
+        for j, group in enumerate(groups):
+            pts = sorted((p for p in chosen if p.network == network and _group_label(p) == group), key=lambda p: p.batch)
+            if pts:
+                ax.plot([p.batch for p in pts], [p.throughput_ips for p in pts], marker="o", ms=4,
+                        color=colours(i / max(1, len(networks) - 1)), ls=styles[j % len(styles)],
+                        label=f"{network} {group}")
     ax.set_xscale("log", base=2)
     _plain_log(ax, "y")
     ax.set_xlabel("batch")
     ax.set_ylabel("throughput (img/s)")
     ax.set_title("Offline throughput vs batch")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=6, ncol=2)
+    ax.legend(fontsize=6, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.24))  # below: many series
     fig.tight_layout()
     return fig
 
@@ -173,8 +182,8 @@ def save(fig, folder: Path, stem: str) -> bytes:
     plt = _plt()
     folder.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")  # keeps legends placed outside the axes
     (folder / f"{stem}.png").write_bytes(buffer.getvalue())
-    fig.savefig(folder / f"{stem}.svg", format="svg")
+    fig.savefig(folder / f"{stem}.svg", format="svg", bbox_inches="tight")
     plt.close(fig)
     return buffer.getvalue()
