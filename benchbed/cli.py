@@ -451,6 +451,14 @@ def _accuracy_book(accuracy: Path | None, source: str):
     return AccuracyBook(load_user_csv(accuracy) if accuracy else (), source)
 
 
+def _note_unjoined(book, points) -> None:
+    """Measured accuracy rows that name no network in the results (a typo, or another run's networks)."""
+    unjoined = sorted({r.network for r in book.measured} - {p.network for p in points})
+    if unjoined:
+        err_console.print(f"note: accuracy rows for networks not in these results: {', '.join(unjoined)}",
+                          markup=False, highlight=False)
+
+
 @app.command()
 def report(
     run_ids: Annotated[Optional[list[str]], typer.Argument(
@@ -476,6 +484,7 @@ def report(
     book = _accuracy_book(accuracy, accuracy_source)
     price_file = load_prices(prices) if prices else None
     inputs = load_inputs(refs, db, book)
+    _note_unjoined(book, inputs.points)
     folder = out or output_folder(reports, inputs.runs)
     markdown, written = write_bundle(inputs, folder, book, price_file, html, db if db.exists() else None)
     if output_format == "md":
@@ -535,10 +544,7 @@ def procure(
         raise BenchbedError(f"--top must be >= 1, got {top}")
     pairs = latest_per_cell([run for ref in run_ids for run in load_side(ref, db).per_run])
     points = to_points(pairs, book)
-    unjoined = sorted({r.network for r in book.measured} - {p.network for p in points})
-    if unjoined:
-        err_console.print(f"note: accuracy rows for networks not in these results: {', '.join(unjoined)}",
-                          markup=False, highlight=False)
+    _note_unjoined(book, points)
     answer = rank(points, price_file, constraints)
     if not any(price_file.price_for(h) for h in {p.point.hardware for p in answer.ranked + answer.excluded}):
         raise BenchbedError(f"{prices}: no priced hardware matches the results; results have "

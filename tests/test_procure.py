@@ -192,3 +192,13 @@ def test_latest_run_of_a_repeated_cell_is_the_one_ranked():
     for runs in ([old, new], [new, old]):
         ((doc, env),) = latest_per_cell(runs)
         assert doc["stats"]["p50_ms"] == 9 and env == ENV
+
+
+def test_accuracy_rows_for_unknown_networks_are_named(tmp_path):
+    prices = tmp_path / "prices.yaml"
+    prices.write_text(PRICES)
+    results = _results_json(tmp_path, [result_doc("efficientnet_b0")])
+    acc = tmp_path / "acc.csv"
+    acc.write_text("network,precision,weights,top1,top5\nefficientnet_b9,fp32,x,90,99\n")
+    out = run_cli("procure", str(results), "--prices", str(prices), "--accuracy", str(acc))
+    assert out.returncode == 0 and "accuracy rows for networks not in these results: efficientnet_b9" in out.stderr
