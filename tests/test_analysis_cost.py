@@ -110,3 +110,20 @@ def test_mlperf_server_counts_at_its_valid_qps_or_not_at_all():
     a, b = _points([served, unmet])
     assert a.sustained_ips == 120.0 and b.sustained_ips is None
     assert COSTS["throughput"].value(a) == 120.0
+
+
+def test_history_plot_of_the_reported_cells(tmp_path):
+    from benchbed.report_bundle import history_png
+    from benchbed.store import Store
+
+    db = tmp_path / "s.sqlite"
+    store = Store(db)
+    for i, p50 in enumerate((10.0, 10.2, 15.0)):
+        run_id = store.create_run({"n": i}, f"sha{i}", ENV)
+        store.add_result(run_id, result_doc("efficientnet_b0", p50=p50))
+    store.close()
+    points = _points([result_doc("efficientnet_b0")])
+    png = history_png(db, points, tmp_path / "out")
+    assert png and png.startswith(b"\x89PNG") and (tmp_path / "out" / "plots" / "history.png").exists()
+    assert history_png(db, _points([result_doc("efficientnet_b5")]), tmp_path / "o2") is None  # not in the store
+    assert history_png(None, points, tmp_path / "o3") is None
