@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from benchbed.artifacts import atomic_write_bytes
 
 FORMAT = 1
 
@@ -67,21 +68,13 @@ class EngineCache:
         key = cache_key(fields)
         engine_path, manifest_path = self.paths(key)
         self.folder.mkdir(parents=True, exist_ok=True)
-        _atomic_write(engine_path, engine)
+        atomic_write_bytes(engine_path, engine)
         manifest = {"key": key, "fields": fields, "engine_sha256": hashlib.sha256(engine).hexdigest(),
                     "engine_bytes": len(engine), **(extra or {})}
-        _atomic_write(manifest_path, json.dumps(manifest, indent=2, sort_keys=True).encode())
+        atomic_write_bytes(manifest_path, json.dumps(manifest, indent=2, sort_keys=True).encode())
         return engine_path
 
     def discard(self, fields: dict) -> None:
         for path in self.paths(cache_key(fields)):
             path.unlink(missing_ok=True)
 
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import os
 from pathlib import Path
 from typing import Any, Iterator
+
+from benchbed.artifacts import atomic_write_bytes
 
 
 @contextlib.contextmanager
@@ -66,10 +67,5 @@ def save(config: Any, path: Path) -> int:
             if other is not None:
                 cache.combine(other, True)  # ignore_mismatch: entries from another device are skipped
         data = bytes(cache.serialize())
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        atomic_write_bytes(path, data)
     return len(data)
