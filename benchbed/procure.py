@@ -156,12 +156,13 @@ def latest_per_cell(runs: list[tuple[dict, list[dict]]]) -> list[tuple[dict, dic
     """(doc, environment) pairs keeping, for a cell measured in several runs, only the newest run's result:
     picking the best of repeated runs would be an optimistic answer."""
     from benchbed.analysis.points import accuracy_precision
+    from benchbed.analysis.sources import doc_environment
     from benchbed.store import cell_key
 
     newest: dict[tuple, tuple[float, dict, dict]] = {}
     for run, docs in runs:
         for doc in docs:
-            env = doc.get("environment") or run.get("environment") or {}
+            env = doc_environment(doc, run)
             key = (cell_key(doc["cell"]), env.get("fingerprint"), accuracy_precision(doc))
             if key not in newest or run.get("created", 0) >= newest[key][0]:
                 newest[key] = (run.get("created", 0), doc, env)

@@ -13,7 +13,7 @@ from pathlib import Path
 from benchbed.accuracy.lookup import AccuracyBook
 from benchbed.analysis.pareto import COSTS, Cost, cost_per_image
 from benchbed.analysis.points import Point, to_points
-from benchbed.analysis.sources import load_side
+from benchbed.analysis.sources import doc_environment, load_side
 from benchbed.analysis.summary import TableData, best_table, pareto_tables, scaling_tables
 from benchbed.artifacts import atomic_write_bytes
 from benchbed.prices import PriceFile
@@ -36,7 +36,7 @@ def load_inputs(refs: list[str], db: Path | None, book: AccuracyBook) -> ReportI
                 continue
             runs.append(run)
             by_run[run["run_id"]] = docs
-            pairs += [(doc, doc.get("environment") or run.get("environment") or {}) for doc in docs]
+            pairs += [(doc, doc_environment(doc, run)) for doc in docs]
     return ReportInputs(runs, by_run, to_points(pairs, book))
 
 

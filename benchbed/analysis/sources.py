@@ -32,6 +32,11 @@ def _from_results_json(path: Path) -> tuple[dict, list[dict]]:
     return data["run"], data.get("results") or []
 
 
+def doc_environment(doc: dict, run: dict) -> dict:
+    """Multi-machine (Ray) results carry their node's environment; otherwise the run's applies."""
+    return doc.get("environment") or run.get("environment") or {}
+
+
 def load_side(ref: str, db: Path | None) -> Side:
     """Resolve ``ref`` to results; every problem is a one-line :class:`BenchbedError`."""
     path = Path(ref)
@@ -51,8 +56,7 @@ def load_side(ref: str, db: Path | None) -> Side:
             pairs.append(store.load(ref))
         finally:
             store.close()
-    # multi-machine (Ray) results carry their node's environment; otherwise the run's applies
-    results = [(doc, doc.get("environment") or run.get("environment") or {}) for run, docs in pairs for doc in docs]
+    results = [(doc, doc_environment(doc, run)) for run, docs in pairs for doc in docs]
     if not results:
         raise BenchbedError(f"{ref}: no results to compare (empty run)")
     return Side(ref, [run for run, _ in pairs], results, pairs)
