@@ -202,3 +202,18 @@ def test_accuracy_rows_for_unknown_networks_are_named(tmp_path):
     acc.write_text("network,precision,weights,top1,top5\nefficientnet_b9,fp32,x,90,99\n")
     out = run_cli("procure", str(results), "--prices", str(prices), "--accuracy", str(acc))
     assert out.returncode == 0 and "accuracy rows for networks not in these results: efficientnet_b9" in out.stderr
+
+
+@pytest.mark.parametrize("doc,needle", [
+    ({"cell": {"network": "a"}}, "result 1 has a cell without backend, precision, scenario, batch"),
+    ({"status": "ok"}, "result 1 has no cell"),
+    (dict(result_doc("efficientnet_b0"), stats={"p50_ms": 1}), "result 1 is ok but lacks its statistics"),
+])
+def test_damaged_results_files_are_one_line_errors(tmp_path, doc, needle):
+    prices = tmp_path / "prices.yaml"
+    prices.write_text(PRICES)
+    results = _results_json(tmp_path, [doc])
+    for command in (["procure", str(results), "--prices", str(prices)], ["report", str(results)],
+                    ["compare", str(results), str(results)]):
+        out = run_cli(*command, "--db", str(tmp_path / "none.sqlite"))
+        assert out.returncode == 2 and needle in out.stderr and "Traceback" not in out.stderr, (command, out.stderr)

@@ -115,13 +115,7 @@ def _device_memory(doc: dict) -> int | None:
 
 
 def to_point(doc: dict, environment: dict, book: AccuracyBook | None = None) -> Point:
-    """One point; a document without the fields every result has is a one-line error, not a traceback."""
-    from benchbed.errors import BenchbedError
-
-    if not isinstance(doc, dict) or not isinstance(doc.get("cell"), dict) or "status" not in doc or \
-            (doc["status"] == "ok" and not isinstance(doc.get("stats"), dict)):
-        raise BenchbedError("a result document lacks its cell, status or statistics (not written by benchbed, "
-                            "or damaged)")
+    """One point (documents from results.json files were checked where they were read: sources.py)."""
     cell, info = doc["cell"], doc.get("network_info") or {}
     point = Point(hardware=hardware_name(doc, environment), network=cell["network"], backend=cell["backend"],
                   precision=cell["precision"], scenario=cell["scenario"], batch=int(cell["batch"]),
