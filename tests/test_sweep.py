@@ -25,6 +25,16 @@ def _rows(db):
         return con.execute("SELECT run_id, cell_key, status, validity, created FROM results ORDER BY created").fetchall()
 
 
+def _rows_so_far(db):
+    """Rows of a store another process is writing: the file exists a moment before its tables do."""
+    if not db.exists():
+        return []
+    try:
+        return _rows(db)
+    except sqlite3.OperationalError:
+        return []
+
+
 def test_sweep_measures_stores_and_reports(tmp_path):
     result = run_cli("sweep", "--phi", "0,1", *TINY_ARGS, *FAST, *_paths(tmp_path), "--format", "json")
     assert result.returncode == 0, result.stderr
@@ -83,7 +93,7 @@ def test_sigkill_mid_sweep_keeps_cells_and_resume_measures_only_the_rest(tmp_pat
 
     deadline = time.time() + 240
     while time.time() < deadline:  # kill with one cell stored and the next one in flight
-        if db.exists() and len(_rows(db)) >= 1 and workers():
+        if len(_rows_so_far(db)) >= 1 and workers():
             break
         time.sleep(0.1)
     assert workers(), "a worker was running when the sweep was killed"
@@ -149,7 +159,7 @@ def test_ctrl_c_keeps_finished_cells_and_marks_the_run_interrupted(tmp_path):
                             stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 240
-    while time.time() < deadline and not (db.exists() and len(_rows(db)) >= 1):
+    while time.time() < deadline and not _rows_so_far(db):
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
