@@ -115,10 +115,11 @@ def export(
     depth: DepthOpt = None,
     resolution: ResOpt = None,
     out: Annotated[Path, typer.Option("--out", help="Artifact folder.")] = Path("models"),
-    precision: Annotated[str, typer.Option("--precision", help="fp32, fp16 or int8.")] = "fp32",
+    precision: Annotated[str, typer.Option("--precision", help="fp32, fp16, int8 or int8-nncf.")] = "fp32",
     weights: Annotated[Optional[Path], typer.Option("--weights", help="torchvision-compatible state dict.")] = None,
     fp16_io: Annotated[bool, typer.Option("--fp16-io", help="fp16: make inputs/outputs fp16 too.")] = False,
-    calib_images: Annotated[int, typer.Option("--calib-images", help="int8: synthetic calibration images.")] = 8,
+    calib_images: Annotated[Optional[int], typer.Option(
+        "--calib-images", help="int8: synthetic calibration images (default 8 for int8, 64 for int8-nncf).")] = None,
     calib_data: Annotated[Optional[Path], typer.Option("--calib-data", help="int8: .npy of NCHW images.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even when the cache is current.")] = False,
     output_format: FormatOpt = OutputFormat.table,
@@ -130,7 +131,7 @@ def export(
     get_precision(precision)
     if weights is not None and not weights.is_file():
         raise BenchbedError(f"--weights {weights}: no such file")
-    if calib_images < 1:
+    if calib_images is not None and calib_images < 1:
         raise BenchbedError(f"--calib-images must be >= 1, got {calib_images}")
     if weights is not None and len(_specs(phi, mode, alpha, beta, gamma, width, depth, resolution)) != 1:
         raise BenchbedError("--weights loads one network's weights: give a single --phi")
@@ -171,7 +172,7 @@ def accuracy(
     width: WidthOpt = None,
     depth: DepthOpt = None,
     resolution: ResOpt = None,
-    precision: Annotated[str, typer.Option("--precision", help="fp32 (PyTorch), fp16 or int8 (ONNX).")] = "fp32",
+    precision: Annotated[str, typer.Option("--precision", help="fp32 (PyTorch), fp16, int8 or int8-nncf (ONNX).")] = "fp32",
     engine: Annotated[str, typer.Option("--engine", help="auto, torch or onnx (auto: torch for fp32).")] = "auto",
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per forward pass.")] = 32,
     limit: Annotated[Optional[int], typer.Option("--limit", help="Evaluate N images spread over the folder.")] = None,
@@ -283,7 +284,7 @@ def sweep(
     resolution: ResOpt = None,
     backend: Annotated[str, typer.Option("--backend", help="auto, or backends `benchbed info` lists (comma list).")] =
         "auto",
-    precision: Annotated[str, typer.Option("--precision", help="Comma list of fp32, fp16, int8.")] = "fp32",
+    precision: Annotated[str, typer.Option("--precision", help="Comma list of fp32, fp16, int8, int8-nncf.")] = "fp32",
     scenario: Annotated[str, typer.Option("--scenario", help="Comma list: single-stream, offline, mlperf-singlestream, "
                                                              "mlperf-multistream, mlperf-server, mlperf-offline.")] =
         "single-stream,offline",
@@ -323,7 +324,7 @@ def sweep(
     from benchbed.platform_info import environment
     from benchbed.report import write_report
     from benchbed.store import Store
-    from benchbed.sweep import SweepConfig, open_run, run_sweep, validate_config
+    from benchbed.sweep import SweepConfig, check_precisions, open_run, run_sweep, validate_config
     from benchbed.ui import RichSweepUI
 
     if quick and strict:
@@ -336,6 +337,7 @@ def sweep(
         if "max_seconds" not in custom and profile.max_seconds < profile.min_seconds:
             profile = replace(profile, max_seconds=profile.min_seconds * 4)
     specs = _specs(phi, mode, alpha, beta, gamma, width, depth, resolution)
+    check_precisions(_csv(precision, "precision"), _csv(backend, "backend"))
     resolved = [resolve_backend(name) for name in _csv(backend, "backend")]
     chosen = ",".join(dict.fromkeys(name for name, _ in resolved))
     skipped = [line for _, lines in resolved for line in lines]

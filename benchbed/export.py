@@ -57,7 +57,8 @@ def artifact_paths(out_dir: Path, spec: NetworkSpec, precision: str) -> tuple[Pa
 
 def _cache_key(spec: NetworkSpec, precision: str, options: TransformOptions, calibration_seed: int,
                parent_sha: str | None) -> dict:
-    versions = library_versions(("torch", "onnx", "onnxruntime", "onnxruntime-gpu", "onnxconverter-common"))
+    base = ("torch", "onnx", "onnxruntime", "onnxruntime-gpu", "onnxconverter-common")
+    versions = library_versions(base + tuple(n for n in get_precision(precision).libraries if n not in base))
     return {
         "format": MANIFEST_FORMAT,
         "network": spec.scaling.to_dict(),

@@ -2,12 +2,23 @@
 
 TensorRT 11 removed its FP16/INT8 builder flags and takes precision from the graph (strong typing),
 and onnxruntime and OpenVINO read the same files, so reduced precision is baked into the ONNX once:
-fp16 by onnxconverter-common, int8 as Q/DQ nodes by onnxruntime.quantization calibrated on seeded
-synthetic images (or a user's .npy batch). Every backend then measures the very same graph.
+fp16 by onnxconverter-common, int8 as Q/DQ nodes calibrated on seeded synthetic images (or a user's
+.npy batch). Every backend then measures the very same graph.
+
+Two int8 recipes, because no one Q/DQ graph suits every runtime:
+- ``int8``: onnxruntime.quantization, signed symmetric int8 on every op's inputs: the explicit
+  quantization TensorRT 10/11 take (they refuse uint8 Q/DQ), and onnxruntime's own format;
+- ``int8-nncf``: NNCF, OpenVINO's post-training quantizer (preset "performance", fast bias correction),
+  which places Q/DQ where OpenVINO's CPU plugin runs int8 kernels (Conv/Gemm inputs) and leaves
+  Sigmoid/Mul in float; unsigned activations after non-negative ops, so TensorRT cannot build it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import sys
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -25,21 +36,25 @@ class TransformOptions:
     """Options that change a reduced-precision artifact (all part of its cache key)."""
 
     keep_io_types: bool = True  # fp16: keep float32 inputs/outputs so callers feed the same arrays
-    calib_images: int = 8  # int8: synthetic calibration images
+    calib_images: int | None = None  # int8: synthetic calibration images (None: the recipe's default)
     calib_data: str | None = None  # int8: a user's .npy of preprocessed NCHW float32 images
     seed: int = 0
 
+    def calibration_images(self, precision: str) -> int:
+        return self.calib_images if self.calib_images is not None else get_precision(precision).calib_images
+
     def key(self, precision: str) -> dict:
+        rule = get_precision(precision)
         if precision == "fp16":
             return {"keep_io_types": self.keep_io_types}
-        if precision == "int8":
+        if rule.calibration:
             data_hash = None
             if self.calib_data:
                 from benchbed.artifacts import sha256_file
 
                 data_hash = sha256_file(self.calib_data)
-            return {"calib_images": self.calib_images, "calib_data_sha256": data_hash, "seed": self.seed,
-                    "method": "minmax", "format": "qdq", "symmetric": True, "per_channel": True}
+            return {"calib_images": self.calibration_images(precision), "calib_data_sha256": data_hash,
+                    "seed": self.seed, **rule.calibration}
         return {}
 
 
@@ -55,6 +70,13 @@ class Precision:
     libraries: tuple[str, ...] = field(default=())
     #: a parity failure means a broken export (refused) rather than an inaccurate but usable one (recorded)
     parity_is_fatal: bool = True
+    #: how a calibrated (int8) transform quantizes: part of the artifact's cache key; empty when uncalibrated
+    calibration: dict = field(default_factory=dict)
+    #: synthetic calibration images when the user names none
+    calib_images: int = 0
+    #: backends that cannot run this graph, and why (refused when the sweep is planned, not mid-run)
+    refused_by: tuple[str, ...] = ()
+    why_refused: str = ""
 
 
 def _to_fp16(src: Path, dst: Path, resolution: int, options: TransformOptions) -> dict:
@@ -82,9 +104,9 @@ class _ImageReader:
         pass
 
 
-def _calibration_images(resolution: int, options: TransformOptions) -> np.ndarray:
+def _calibration_images(resolution: int, options: TransformOptions, precision: str) -> np.ndarray:
     if not options.calib_data:
-        return synthetic_images(options.calib_images, resolution, seed=options.seed + 1000)
+        return synthetic_images(options.calibration_images(precision), resolution, seed=options.seed + 1000)
     try:
         images = np.load(options.calib_data, allow_pickle=False)
     except (OSError, ValueError) as exc:
@@ -102,7 +124,7 @@ def _to_int8(src: Path, dst: Path, resolution: int, options: TransformOptions) -
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    images = _calibration_images(resolution, options)
+    images = _calibration_images(resolution, options, "int8")
     input_name = onnx.load(str(src), load_external_data=False).graph.input[0].name
     with tempfile.TemporaryDirectory(dir=dst.parent) as tmp:
         prepared = Path(tmp) / "prepared.onnx"
@@ -121,17 +143,71 @@ def _to_int8(src: Path, dst: Path, resolution: int, options: TransformOptions) -
     return {"calibration_images": int(len(images)), "calibration_source": options.calib_data or "synthetic"}
 
 
+@contextlib.contextmanager
+def _nncf_quietly():
+    """Import NNCF with its usage telemetry off and its log and progress bars on stderr.
+
+    NNCF sends usage telemetry unless it believes it runs in CI (NNCF_CI), and even then its import
+    writes a client id under ~/intel when openvino_telemetry is importable; benchbed never sends traffic
+    anywhere, so NNCF is imported with that module hidden (it then falls back to its no-op stub). Its
+    logger and rich progress bars write to stdout, where ``--format json`` goes: they are moved to stderr.
+    """
+    os.environ.setdefault("NNCF_CI", "1")
+    hidden = "nncf" not in sys.modules and "openvino_telemetry" not in sys.modules
+    if hidden:
+        sys.modules["openvino_telemetry"] = None  # type: ignore[assignment]  # import fails -> NNCF's stub
+    try:
+        import nncf
+        from nncf.common.logging.logger import nncf_logger
+    except ImportError:
+        raise BenchbedError("int8-nncf needs NNCF: pip install -e '.[openvino]'") from None
+    finally:
+        if hidden:
+            sys.modules.pop("openvino_telemetry", None)
+    streams = [(h, h.setStream(sys.stderr)) for h in nncf_logger.handlers if isinstance(h, logging.StreamHandler)]
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield nncf
+    finally:
+        for handler, stream in streams:
+            handler.setStream(stream)
+
+
+def _to_int8_nncf(src: Path, dst: Path, resolution: int, options: TransformOptions) -> dict:
+    import onnx
+
+    images = _calibration_images(resolution, options, "int8-nncf")
+    model = onnx.load(str(src))
+    input_name = model.graph.input[0].name
+    with _nncf_quietly() as nncf:
+        dataset = nncf.Dataset([images[i:i + 1] for i in range(len(images))], lambda item: {input_name: item})
+        quantized = nncf.quantize(model, dataset, subset_size=len(images), preset=nncf.QuantizationPreset.PERFORMANCE,
+                                  fast_bias_correction=True)
+    onnx.save(quantized, str(dst))
+    return {"calibration_images": int(len(images)), "calibration_source": options.calib_data or "synthetic",
+            "quantizer": "nncf.quantize"}
+
+
+_INT8_REASON = ("post-training int8 of an untrained network: a sanity bound against a broken graph, not an accuracy "
+                "claim; a failure is recorded (and marks measurements INVALID), not refused, because int8 PTQ of "
+                "random weights is often this poor")
+
 PRECISIONS: dict[str, Precision] = {
     "fp32": Precision("fp32", 1e-4, None, "the issue's bound for an exact export"),
     "fp16": Precision("fp16", 5e-2, _to_fp16,
                       "fp16 keeps ~3 significant digits and errors accumulate over 16-55 blocks; 5e-2 is the "
                       "fp16 rtol of onnxruntime's own transformers benchmark (B0 measures ~3e-3)",
                       ("onnxconverter-common",)),
-    "int8": Precision("int8", 0.5, _to_int8,
-                      "post-training int8 of an untrained network: a sanity bound against a broken graph, "
-                      "not an accuracy claim; a failure is recorded (and marks measurements INVALID), not refused, "
-                      "because int8 PTQ of random weights is often this poor",
-                      ("onnxruntime",), parity_is_fatal=False),
+    "int8": Precision("int8", 0.5, _to_int8, _INT8_REASON, ("onnxruntime",), parity_is_fatal=False,
+                      calibration={"method": "minmax", "format": "qdq", "symmetric": True, "per_channel": True},
+                      calib_images=8),
+    "int8-nncf": Precision("int8-nncf", 0.5, _to_int8_nncf, _INT8_REASON, ("nncf", "onnxruntime"),
+                           parity_is_fatal=False,
+                           calibration={"tool": "nncf", "preset": "performance", "fast_bias_correction": True},
+                           calib_images=64,  # 8 left B3's parity at 0.74, 64 brought it to 0.37 (untrained weights)
+                           refused_by=("tensorrt", "onnxruntime-trt"),
+                           why_refused="its Q/DQ has uint8 activations, which TensorRT's explicit quantization "
+                                       "refuses: use --precision int8 for TensorRT"),
 }
 
 

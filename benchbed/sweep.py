@@ -98,9 +98,17 @@ class SilentUI:
     def add_planned(self, count: int) -> None: ...
 
 
+def check_precisions(precisions: list[str], backends: list[str]) -> None:
+    """Unknown precisions, and a precision a named backend cannot run, are refused before anything starts."""
+    for name in precisions:
+        rule = get_precision(name)
+        refused = [b for b in backends if b in rule.refused_by]
+        if refused:
+            raise BenchbedError(f"--precision {name} cannot run on {', '.join(refused)}: {rule.why_refused}")
+
+
 def validate_config(config: SweepConfig) -> None:
-    for name in config.precisions:
-        get_precision(name)
+    check_precisions(config.precisions, config.backends)
     for name in config.scenarios:
         get_scenario(name)
     if config.max_batch < 1:

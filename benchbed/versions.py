@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import metadata
 
 TRACKED = ("benchbed", "torch", "onnx", "onnxruntime", "onnxruntime-gpu", "onnxconverter-common", "numpy",
-           "openvino", "tensorrt", "cuda-bindings", "nvidia-ml-py")
+           "openvino", "nncf", "tensorrt", "cuda-bindings", "nvidia-ml-py")
 
 
 def package_version(name: str) -> str | None:

@@ -6,7 +6,8 @@ Every cell is a real `benchbed sweep` single-stream cell (batch 1), run interlea
 order reversed every other round) so the machine's drift hits all alike. Prints, per φ, the median p50
 of each cell over the rounds, whether every round was VALID (parity included), and each reduced-precision
 cell's speed-up over the fastest fp32 cell. int8 is the Q/DQ ONNX from `benchbed export --precision
-int8`; bf16 is OpenVINO's inference_precision=bf16 on the fp32 ONNX (this CPU has AVX-512 BF16).
+int8` (onnxruntime's quantizer), int8-nncf the one from NNCF (OpenVINO's quantizer); bf16 is OpenVINO's
+inference_precision=bf16 on the fp32 ONNX (this CPU has AVX-512 BF16).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ CELLS = (
     ("openvino f32", "openvino", "fp32", []),
     ("onnxruntime int8", "onnxruntime", "int8", []),
     ("openvino int8", "openvino", "int8", []),
+    ("onnxruntime int8-nncf", "onnxruntime", "int8-nncf", []),
+    ("openvino int8-nncf", "openvino", "int8-nncf", []),
     ("openvino bf16", "openvino", "fp32", ["inference_precision=bf16"]),
 )
 
@@ -44,7 +47,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="benchbed-cpu-precisions-"))
     for phi in parse_phi_list(args.phi):
-        for precision in ("fp32", "int8"):  # exports outside the timed rounds
+        for precision in ("fp32", "int8", "int8-nncf"):  # exports outside the timed rounds
             subprocess.run([sys.executable, "-m", "benchbed.cli", "export", "--phi", f"{phi:g}", "--precision",
                             precision, "--out", str(work / "models"), "--format", "json"], check=True,
                            capture_output=True)

@@ -100,7 +100,7 @@ def test_search_logic_brackets_then_bisects():
 def test_mlperf_bad_input(tmp_path, args, needle):
     result = run_cli("sweep", "--phi", "0", *TINY_ARGS, "--quick", *_paths(tmp_path), *args)
     assert result.returncode == 2, (result.stdout, result.stderr)
-    lines = [l for l in result.stderr.splitlines() if l.strip() and not l.startswith(("backend", "  skipped"))]
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith(("backend", "  skipped"))]
     assert len(lines) == 1 and needle in lines[0], result.stderr
 
 

@@ -118,7 +118,9 @@ def test_html_report_renders_in_headless_chromium(two_runs):
             table = page.locator("table.sortable").first
             header = table.locator("th", has_text="p50 ms")
             column = [h.strip() for h in table.locator("th").all_inner_texts()].index("p50 ms")
-            values = lambda: [float(r.split("\t")[column]) for r in table.locator("tbody tr").all_inner_texts()]
+            def values() -> list[float]:
+                return [float(r.split("\t")[column]) for r in table.locator("tbody tr").all_inner_texts()]
+
             header.click()
             assert values() == sorted(values())
             header.click()
