@@ -9,8 +9,9 @@ Two int8 recipes, because no one Q/DQ graph suits every runtime:
 - ``int8``: onnxruntime.quantization, signed symmetric int8 on every op's inputs: the explicit
   quantization TensorRT 10/11 take (they refuse uint8 Q/DQ), and onnxruntime's own format;
 - ``int8-nncf``: NNCF, OpenVINO's post-training quantizer (preset "performance", fast bias correction),
-  which places Q/DQ where OpenVINO's CPU plugin runs int8 kernels (Conv/Gemm inputs) and leaves
-  Sigmoid/Mul in float; unsigned activations after non-negative ops, so TensorRT cannot build it.
+  which places Q/DQ where OpenVINO's CPU plugin runs int8 kernels (the feature-map convolutions and
+  the classifier) and leaves the squeeze-excite path and SiLU gates in float; its activations after
+  non-negative ops are uint8, so TensorRT cannot build it.
 """
 
 from __future__ import annotations
