@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-PRECISIONS = ("fp32", "fp16", "bf16", "int8", "int8-nncf")
+from benchbed.precision import PRECISIONS as ARTIFACT_PRECISIONS
+
+#: every artifact precision, plus bf16: an fp32 artifact a backend computes in bf16 (OpenVINO, torch autocast)
+PRECISIONS = (*ARTIFACT_PRECISIONS, "bf16")
 
 
 @dataclass(frozen=True)
