@@ -131,6 +131,8 @@ def export(
     get_precision(precision)
     if weights is not None and not weights.is_file():
         raise BenchbedError(f"--weights {weights}: no such file")
+    if calib_data is not None and not calib_data.is_file():
+        raise BenchbedError(f"--calib-data {calib_data}: no such file")
     if calib_images is not None and calib_images < 1:
         raise BenchbedError(f"--calib-images must be >= 1, got {calib_images}")
     if weights is not None and len(_specs(phi, mode, alpha, beta, gamma, width, depth, resolution)) != 1:

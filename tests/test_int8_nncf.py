@@ -68,3 +68,10 @@ def test_int8_nncf_of_the_real_b0_passes_parity(tmp_path):
 
     m = export_network(network_spec(0), "int8-nncf", tmp_path / "models").manifest
     assert m["parity"]["passed"] and m["parity"]["min_cosine"] > 0.8, m["parity"]
+
+
+def test_a_missing_calibration_file_is_a_one_line_error(tmp_path):
+    result = run_cli("export", "--phi", "0", *TINY_ARGS, "--precision", "int8-nncf", "--calib-data",
+                     str(tmp_path / "absent.npy"), "--out", str(tmp_path / "m"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"benchbed: error: --calib-data {tmp_path / 'absent.npy'}: no such file"
