@@ -12,6 +12,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from benchbed.offline import keep_libraries_offline  # noqa: E402
+
+keep_libraries_offline()  # before torch, openvino, nncf or ray can be imported by anything below
+
 from benchbed.arch import build_model, network_spec  # noqa: E402
 from benchbed.errors import BenchbedError  # noqa: E402
 from benchbed.scaling import ScalingSpec, parse_phi_list, scaling_spec  # noqa: E402

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchbed.errors import UnwritableFolderError
+from benchbed.errors import BenchbedError, UnwritableFolderError
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
@@ -63,4 +63,17 @@ def ensure_writable_dir(path: str | os.PathLike, flag: str = "--out") -> Path:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise UnwritableFolderError(f"cannot write to {flag} {path}: {reason.lower()}; choose a writable folder") from None
+    return path
+
+
+def path_inside(folder: str | os.PathLike, *parts: str) -> Path:
+    """``folder / parts…``, refused unless it stays inside ``folder``.
+
+    Parts may come from files benchbed did not write (a results.json copied from another machine): a
+    ``..`` or an absolute part must never turn into a write elsewhere.
+    """
+    base = Path(folder)
+    path = base.joinpath(*parts)
+    if not path.resolve().is_relative_to(base.resolve()):
+        raise BenchbedError(f"refusing to write {path}: it is outside {base}")
     return path

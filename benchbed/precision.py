@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sys
 import tempfile
 import warnings
@@ -29,6 +28,7 @@ from typing import Callable
 import numpy as np
 
 from benchbed.errors import BenchbedError
+from benchbed.offline import keep_libraries_offline
 from benchbed.synthetic import synthetic_images
 
 
@@ -149,22 +149,16 @@ def _nncf_quietly():
     """Import NNCF with its usage telemetry off and its log and progress bars on stderr.
 
     NNCF sends usage telemetry unless it believes it runs in CI (NNCF_CI), and even then its import
-    writes a client id under ~/intel when openvino_telemetry is importable; benchbed never sends traffic
-    anywhere, so NNCF is imported with that module hidden (it then falls back to its no-op stub). Its
+    writes a client id under ~/intel when openvino_telemetry is importable; :mod:`benchbed.offline`
+    hides that module (NNCF then falls back to its no-op stub) and sets NNCF_CI. Its
     logger and rich progress bars write to stdout, where ``--format json`` goes: they are moved to stderr.
     """
-    os.environ.setdefault("NNCF_CI", "1")
-    hidden = "nncf" not in sys.modules and "openvino_telemetry" not in sys.modules
-    if hidden:
-        sys.modules["openvino_telemetry"] = None  # type: ignore[assignment]  # import fails -> NNCF's stub
+    keep_libraries_offline()
     try:
         import nncf
         from nncf.common.logging.logger import nncf_logger
     except ImportError:
         raise BenchbedError("int8-nncf needs NNCF: pip install -e '.[openvino]'") from None
-    finally:
-        if hidden:
-            sys.modules.pop("openvino_telemetry", None)
     streams = [(h, h.setStream(sys.stderr)) for h in nncf_logger.handlers if isinstance(h, logging.StreamHandler)]
     try:
         with contextlib.redirect_stdout(sys.stderr):

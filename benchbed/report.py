@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchbed.artifacts import atomic_write_bytes
+from benchbed.artifacts import atomic_write_bytes, path_inside
 from benchbed.accuracy.lookup import AccuracyBook
 from benchbed.analysis.points import accuracy_precision
 from benchbed.scenarios import SCENARIOS
+from benchbed.store import check_run_id
 
 COLUMNS = ("φ", "network", "mode", "res", "params", "MACs", "top-1", "accuracy source", "backend", "precision",
            "batch", "p50 ms", "p99 ms", "img/s", "peak RSS MB", "validity")
@@ -161,7 +162,7 @@ def _server_searches(results: list[dict]) -> list[str]:
 
 
 def write_report(run: dict, results: list[dict], reports_dir: Path, book: AccuracyBook | None = None) -> Path:
-    folder = Path(reports_dir) / run["run_id"]
+    folder = path_inside(reports_dir, check_run_id(run["run_id"], "report"))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "report.md"
     atomic_write_bytes(path, render_markdown(run, results, book).encode())

@@ -15,7 +15,8 @@ from benchbed.analysis.pareto import COSTS, Cost, cost_per_image
 from benchbed.analysis.points import Point, to_points
 from benchbed.analysis.sources import doc_environment, load_side
 from benchbed.analysis.summary import TableData, best_table, pareto_tables, scaling_tables
-from benchbed.artifacts import atomic_write_bytes
+from benchbed.artifacts import atomic_write_bytes, path_inside
+from benchbed.store import check_run_id
 from benchbed.prices import PriceFile
 from benchbed.report import ACCURACY_FOOTNOTE, md_table, render_markdown
 
@@ -42,7 +43,7 @@ def load_inputs(refs: list[str], db: Path | None, book: AccuracyBook) -> ReportI
 
 def output_folder(reports_dir: Path, runs: list[dict]) -> Path:
     if len(runs) == 1:
-        return Path(reports_dir) / runs[0]["run_id"]
+        return path_inside(reports_dir, check_run_id(runs[0]["run_id"], "report"))
     digest = hashlib.sha256(",".join(sorted(r["run_id"] for r in runs)).encode()).hexdigest()[:8]
     return Path(reports_dir) / f"combined-{digest}"
 

@@ -7,17 +7,28 @@ cell in flight, and ``--resume`` measures only the cells a run is missing.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 import uuid
 from pathlib import Path
 from typing import Iterator
 
-from benchbed.artifacts import atomic_write_json
+from benchbed.artifacts import atomic_write_json, path_inside
 from benchbed.errors import BenchbedError
 
 SCHEMA_VERSION = 1
 RESULTS_FORMAT = "benchbed-results/1"
+#: What :meth:`Store.create_run` makes (UTC time and 6 hex digits). A run id names a folder under
+#: reports/, so an id read from a file or a store must be exactly this shape.
+RUN_ID_PATTERN = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
+
+
+def check_run_id(value, where: str) -> str:
+    """``value`` if it is a run id benchbed makes, else a one-line error naming where it came from."""
+    if not isinstance(value, str) or not RUN_ID_PATTERN.fullmatch(value):
+        raise BenchbedError(f"{where}: run id {value!r} is not one benchbed makes (YYYYMMDD-HHMMSS-xxxxxx)")
+    return value
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -87,6 +98,7 @@ class Store:
             known = [r[0] for r in self._db.execute("SELECT run_id FROM runs ORDER BY created DESC LIMIT 5")]
             hint = f" (latest: {', '.join(known)})" if known else " (the store has no runs)"
             raise BenchbedError(f"unknown run {run_id!r} in {self.path}{hint}")
+        check_run_id(row[0], f"--db {self.path}")
         return {"run_id": row[0], "created": row[1], "config_sha": row[2], "config": json.loads(row[3]),
                 "environment": json.loads(row[4]), "status": row[5], "finished": row[6]}
 
@@ -131,7 +143,7 @@ class Store:
 def write_results_json(store: Store, run_id: str, reports_dir: Path) -> Path:
     """Rewrite ``<reports>/<run-id>/results.json`` atomically from the store."""
     run = store.run(run_id)
-    folder = Path(reports_dir) / run_id
+    folder = path_inside(reports_dir, check_run_id(run_id, "the store"))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "results.json"
     atomic_write_json(path, {"format": RESULTS_FORMAT, "run": run, "results": store.results(run_id)})

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
 
-from benchbed.artifacts import sha256_json
+from benchbed.artifacts import path_inside, sha256_json
 from benchbed.errors import BenchbedError, UnwritableFolderError
 from benchbed.executor import run_cell
 from benchbed.measure.timing import TimingProfile
@@ -174,7 +174,8 @@ def make_job(config: SweepConfig, spec, precision: str, cell: dict, run_id: str,
                    "sla_ms": config.sla_ms,
                    "percentile": config.sla_percentile / 100 if config.sla_percentile else None,
                    "max_queue_delay_ms": config.max_queue_delay_ms,
-                   "log_dir": str(reports / run_id / "loadgen" / cell_key(cell).replace("|", "__").replace("@", "_"))},
+                   "log_dir": str(path_inside(reports, run_id, "loadgen",
+                                                  cell_key(cell).replace("|", "__").replace("@", "_")))},
         "network_info": spec.summary(),
     }
 

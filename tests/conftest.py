@@ -18,6 +18,33 @@ TINY = dict(width=0.25, depth=0.34, resolution=32)
 TINY_ARGS = ["--width", "0.25", "--depth", "0.34", "--resolution", "32"]
 
 
+#: The network guard (tests/netguard/sitecustomize.py): this process and every process it starts
+#: (workers, Ray, abtest's sweeps) refuse and log any connection off the loopback range.
+NETGUARD_DIR = Path(__file__).parent / "netguard"
+NETGUARD_LOG = Path(tempfile.mkdtemp(prefix="benchbed-netguard-")) / "attempts.log"
+NETGUARD_LOG.touch()
+os.environ["BENCHBED_NETGUARD_LOG"] = str(NETGUARD_LOG)
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NETGUARD_DIR), os.environ.get("PYTHONPATH")]))
+sys.path.insert(0, str(NETGUARD_DIR))
+import sitecustomize as _netguard  # noqa: E402  (this file, not an installed one: NETGUARD_DIR comes first)
+
+assert Path(_netguard.__file__).parent == NETGUARD_DIR, f"another sitecustomize shadows the guard: {_netguard.__file__}"
+_netguard.install()
+import benchbed  # noqa: E402,F401  (first, as a user's program would: its telemetry switches precede any library)
+
+
+@pytest.fixture(autouse=True)
+def no_network_traffic():
+    """Fail any test during which any process tried to reach an address off the loopback range."""
+    before = NETGUARD_LOG.stat().st_size
+    yield
+    with NETGUARD_LOG.open() as log:
+        log.seek(before)
+        attempts = log.read()
+    if attempts:
+        pytest.fail("network traffic attempted off the loopback range:\n" + attempts[:4000], pytrace=False)
+
+
 #: The folder commands run in: empty, so the defaults (reports/benchbed.sqlite, models/) never see a
 #: checkout's own results (a user who ran the README's sweep before the tests has a store there).
 CLI_CWD = Path(tempfile.mkdtemp(prefix="benchbed-tests-cwd-"))

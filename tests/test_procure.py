@@ -111,7 +111,7 @@ def test_bad_price_files(tmp_path, text, needle):
 
 def _results_json(tmp_path, docs):
     path = tmp_path / "results.json"
-    run = {"run_id": "r1", "config": {}, "environment": ENV, "status": "complete", "created": 0}
+    run = {"run_id": "20260101-000000-0000a1", "config": {}, "environment": ENV, "status": "complete", "created": 0}
     path.write_text(json.dumps({"format": "benchbed-results/1", "run": run, "results": docs}))
     return path
 

@@ -130,3 +130,33 @@ def test_html_report_renders_in_headless_chromium(two_runs):
             browser.close()
     assert errors == []
     assert (out / "screenshot.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("hostile_id", ["../../escaped", "/tmp/benchbed-escaped-abs", "a/b", 7, None])
+def test_a_results_file_cannot_steer_where_report_writes(two_runs, tmp_path, hostile_id):
+    """A results.json copied from elsewhere is untrusted: its run id names the report folder, so an id
+    that is not benchbed's shape is refused (exit 2, one line) and nothing is written outside --reports."""
+    root, paths, ids, accuracy, prices = two_runs
+    data = json.loads((root / "r" / ids[0] / "results.json").read_text())
+    data["run"]["run_id"] = hostile_id
+    work = tmp_path / "a" / "b" / "c"
+    work.mkdir(parents=True)
+    copied = work / "results.json"
+    copied.write_text(json.dumps(data))
+    before = {p for p in tmp_path.rglob("*")}
+    result = run_cli("report", str(copied), "--reports", str(work / "reports"), cwd=work)
+    assert result.returncode == 2, result.stderr
+    assert "run id" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert {p for p in tmp_path.rglob("*")} == before
+    assert not Path("/tmp/benchbed-escaped-abs").exists()
+
+
+def test_path_inside_refuses_escapes(tmp_path):
+    from benchbed.artifacts import path_inside
+    from benchbed.errors import BenchbedError
+
+    assert path_inside(tmp_path, "20260101-000000-abcdef", "report.md") == tmp_path / "20260101-000000-abcdef" / "report.md"
+    for parts in (("..", "x"), ("/etc",), ("a", "..", "..", "x")):
+        with pytest.raises(BenchbedError, match="outside"):
+            path_inside(tmp_path, *parts)

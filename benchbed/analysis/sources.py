@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchbed.errors import BenchbedError
-from benchbed.store import RESULTS_FORMAT, Store
+from benchbed.store import RESULTS_FORMAT, Store, check_run_id
 
 
 @dataclass
@@ -29,6 +29,9 @@ def _from_results_json(path: Path) -> tuple[dict, list[dict]]:
         raise BenchbedError(f"{path} is not valid JSON (corrupt or truncated results file)") from None
     if not isinstance(data, dict) or data.get("format") != RESULTS_FORMAT or "run" not in data:
         raise BenchbedError(f"{path} is not a benchbed results file (expected format {RESULTS_FORMAT})")
+    if not isinstance(data["run"], dict):
+        raise BenchbedError(f"{path}: its run is not an object (damaged, or not written by benchbed)")
+    check_run_id(data["run"].get("run_id"), str(path))
     results = data.get("results") or []
     for index, doc in enumerate(results):
         problem = _document_problem(doc)
