@@ -12,17 +12,17 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from benchbed.offline import keep_libraries_offline  # noqa: E402
+from benchbed.core.offline import keep_libraries_offline  # noqa: E402
 
 keep_libraries_offline()  # before torch, openvino, nncf or ray can be imported by anything below
 
-from benchbed.arch import build_model, network_spec  # noqa: E402
-from benchbed.errors import BenchbedError  # noqa: E402
-from benchbed.scaling import ScalingSpec, parse_phi_list, scaling_spec  # noqa: E402
+from benchbed.networks import build_model, network_spec  # noqa: E402
+from benchbed.core.errors import BenchbedError  # noqa: E402
+from benchbed.networks.scaling import ScalingSpec, parse_phi_list, scaling_spec  # noqa: E402
 
 
 def export_network(*args, **kwargs):  # lazy: keeps `import benchbed` free of onnx/torch
-    from benchbed.export import export_network as _export
+    from benchbed.artifacts.export import export_network as _export
 
     return _export(*args, **kwargs)
 

@@ -20,8 +20,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from benchbed import __version__
-from benchbed.errors import BenchbedError
-from benchbed.scaling import MODES, PAPER_ALPHA, PAPER_BETA, PAPER_GAMMA
+from benchbed.core.errors import BenchbedError
+from benchbed.networks.scaling import MODES, PAPER_ALPHA, PAPER_BETA, PAPER_GAMMA
 
 app = typer.Typer(
     name="benchbed",
@@ -55,8 +55,8 @@ FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table or json
 
 def _specs(phi: str, mode: str, alpha: float, beta: float, gamma: float, width: float | None,
            depth: float | None, resolution: int | None) -> list:
-    from benchbed.arch import network_spec
-    from benchbed.scaling import parse_phi_list
+    from benchbed.networks import network_spec
+    from benchbed.networks.scaling import parse_phi_list
 
     if mode not in MODES:
         raise BenchbedError(f"unknown --mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -81,7 +81,7 @@ def generate(
 ) -> None:
     """Show the scaled networks: coefficients, blocks, params, MACs, FLOPS multiple (no torch needed)."""
     from benchbed.accuracy.tables import paper_row
-    from benchbed.report import human_count
+    from benchbed.report.markdown import human_count
 
     specs = _specs(phi, mode, alpha, beta, gamma, width, depth, resolution)
     rows = [spec.summary() for spec in specs]
@@ -125,8 +125,8 @@ def export(
     output_format: FormatOpt = OutputFormat.table,
 ) -> None:
     """Export to ONNX (opset 17, dynamic batch), check it, and verify parity with PyTorch."""
-    from benchbed.export import export_network
-    from benchbed.precision import TransformOptions, get_precision
+    from benchbed.artifacts.export import export_network
+    from benchbed.artifacts.precision import TransformOptions, get_precision
 
     get_precision(precision)
     if weights is not None and not weights.is_file():
@@ -238,7 +238,7 @@ def search(
     output_format: FormatOpt = OutputFormat.table,
 ) -> None:
     """Grid-search (α, β, γ) under α·β²·γ² ≈ target, scored by an objective at φ = 1."""
-    from benchbed.search import OBJECTIVES, grid_search
+    from benchbed.networks.search import OBJECTIVES, grid_search
 
     if objective not in OBJECTIVES:
         raise BenchbedError(f"unknown --objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
@@ -320,14 +320,14 @@ def sweep(
     """Generate, export, measure and report every φ: the main job. Resumable with --resume."""
     from dataclasses import replace
 
-    from benchbed.artifacts import ensure_writable_dir
+    from benchbed.core.files import ensure_writable_dir
     from benchbed.backends import resolve_backend, route_options
     from benchbed.measure.timing import get_profile
-    from benchbed.platform_info import environment
-    from benchbed.report import write_report
-    from benchbed.store import Store
-    from benchbed.sweep import SweepConfig, check_precisions, open_run, run_sweep, validate_config
-    from benchbed.ui import RichSweepUI
+    from benchbed.core.environment import environment
+    from benchbed.report.markdown import write_report
+    from benchbed.sweep.store import Store
+    from benchbed.sweep.run import SweepConfig, check_precisions, open_run, run_sweep, validate_config
+    from benchbed.report.terminal import RichSweepUI
 
     if quick and strict:
         raise BenchbedError("--quick and --strict exclude each other")
@@ -375,7 +375,7 @@ def sweep(
             def make_executor(ui):
                 if executor != "ray":
                     return None
-                from benchbed.ray_executor import RayExecutor
+                from benchbed.launchers.ray import RayExecutor
 
                 return RayExecutor(address, config.timeout(), config.hardware, retries=ray_retries)
 
@@ -425,7 +425,7 @@ def _key_value_pairs(items: list[str]) -> list[tuple[str, object]]:
 
 
 def _print_results(run: dict, results: list[dict], as_json: bool, book=None) -> None:
-    from benchbed.report import COLUMNS, row_cells, scenario_rows
+    from benchbed.report.markdown import COLUMNS, row_cells, scenario_rows
 
     rows = scenario_rows(results, book)
     if as_json:
@@ -477,8 +477,8 @@ def report(
     prices: Annotated[Optional[Path], typer.Option("--prices", help="Price file (YAML): adds $ per image.")] = None,
 ) -> None:
     """Render stored runs: report.md (printed) and, with --html, report.html with Pareto and scaling plots."""
-    from benchbed.prices import load_prices
-    from benchbed.report_bundle import load_inputs, output_folder, write_bundle
+    from benchbed.analysis.prices import load_prices
+    from benchbed.report.bundle import load_inputs, output_folder, write_bundle
 
     if output_format not in ("md", "table", "json"):
         raise BenchbedError(f"unknown --format {output_format!r}; choose md, table or json")
@@ -521,9 +521,9 @@ def procure(
     """Rank hardware × network × backend × precision × batch by cost for an accuracy floor and a latency SLA."""
     from benchbed.analysis.points import to_points
     from benchbed.analysis.sources import load_side
-    from benchbed.prices import load_prices
-    from benchbed.procure import Constraints, latest_per_cell, procure as rank
-    from benchbed.procure_output import render
+    from benchbed.analysis.prices import load_prices
+    from benchbed.analysis.procure import Constraints, latest_per_cell, procure as rank
+    from benchbed.report.procure import render
 
     if output_format not in ("table", "md", "json"):
         raise BenchbedError(f"unknown --format {output_format!r}; choose table, md or json")
@@ -582,7 +582,7 @@ def _fail_on(value: str) -> tuple[str, ...]:
 
 def _emit_comparison(rows, base: str, current: str, fail_on: tuple[str, ...], fmt: str, output: Path | None) -> int:
     from benchbed.analysis.compare import failing
-    from benchbed.analysis.compare_output import HEADER, RENDERERS, table_rows
+    from benchbed.report.compare import HEADER, RENDERERS, table_rows
 
     failed = failing(rows, fail_on)
     if output is not None:
@@ -652,7 +652,7 @@ def history(
 ) -> None:
     """A cell's trend across the stored runs, with step changes (change points), not single spikes."""
     from benchbed.analysis.history import METRICS, sparkline, trends
-    from benchbed.store import Store
+    from benchbed.sweep.store import Store
 
     if metric not in METRICS:
         raise BenchbedError(f"unknown --metric {metric!r}; choose one of {', '.join(METRICS)}")
@@ -744,7 +744,7 @@ def abtest(
 def info(output_format: FormatOpt = OutputFormat.table) -> None:
     """The environment fingerprint and which backends are usable here, and why not."""
     from benchbed.backends import probe_all
-    from benchbed.platform_info import environment
+    from benchbed.core.environment import environment
 
     env = environment()
     backends = [{"backend": n, "usable": ok, "reason": why} for n, ok, why in probe_all()]
@@ -774,7 +774,7 @@ def info(output_format: FormatOpt = OutputFormat.table) -> None:
 
 def _onnxruntime_package() -> str:
     """Which onnxruntime distribution is installed: they must never both be (they overwrite each other)."""
-    from benchbed.versions import package_version
+    from benchbed.core.versions import package_version
 
     cpu, gpu = package_version("onnxruntime"), package_version("onnxruntime-gpu")
     if cpu and gpu:
@@ -793,8 +793,8 @@ def selftest(
 
     from benchbed.backends import probe_all
     from benchbed.measure.timing import get_profile
-    from benchbed.store import Store
-    from benchbed.sweep import SweepConfig, open_run, run_sweep
+    from benchbed.sweep.store import Store
+    from benchbed.sweep.run import SweepConfig, open_run, run_sweep
 
     probes = probe_all()
     usable = [name for name, ok, _ in probes if ok]
@@ -808,7 +808,7 @@ def selftest(
                              models_dir=f"{tmp}/models", reports_dir=f"{tmp}/reports")
         store = Store(f"{tmp}/store.sqlite")
         try:
-            from benchbed.platform_info import environment
+            from benchbed.core.environment import environment
 
             run_id, _ = open_run(store, config, environment(), False, None)
             for doc in run_sweep(config, store, run_id):

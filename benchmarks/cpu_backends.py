@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchbed.scaling import parse_phi_list
+from benchbed.networks.scaling import parse_phi_list
 
 BACKENDS = ("openvino", "onnxruntime", "torch")
 

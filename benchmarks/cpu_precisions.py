@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchbed.scaling import parse_phi_list
+from benchbed.networks.scaling import parse_phi_list
 from cpu_backends import benchbed_cell  # benchmarks/ is on sys.path when run as a script
 
 #: (label, backend, precision, backend options)

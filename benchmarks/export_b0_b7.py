@@ -13,10 +13,10 @@ import json
 import platform
 import time
 
-from benchbed.arch import network_spec
-from benchbed.export import export_network
-from benchbed.scaling import parse_phi_list
-from benchbed.versions import library_versions
+from benchbed.networks import network_spec
+from benchbed.artifacts.export import export_network
+from benchbed.networks.scaling import parse_phi_list
+from benchbed.core.versions import library_versions
 
 
 def main() -> None:

@@ -18,14 +18,14 @@ import time
 
 import numpy as np
 
-from benchbed.arch import network_spec
+from benchbed.networks import network_spec
 from benchbed.backends import BackendOptions, get_backend
 from benchbed.backends.null import NullRunner
-from benchbed.export import export_network
+from benchbed.artifacts.export import export_network
 from benchbed.measure.stats import LatencyStats
 from benchbed.measure.timing import TimingProfile, time_runner
-from benchbed.platform_info import physical_cores
-from benchbed.synthetic import synthetic_images
+from benchbed.core.environment import physical_cores
+from benchbed.artifacts.synthetic import synthetic_images
 
 
 def bare_loop(session, name: str, batch: np.ndarray, seconds: float, iterations: int) -> list[float]:

@@ -29,7 +29,7 @@ def main() -> None:
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from benchbed.synthetic import synthetic_images
+    from benchbed.artifacts.synthetic import synthetic_images
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phi", default="0")

@@ -59,6 +59,6 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300, env: dict
 
 @pytest.fixture
 def tiny_spec():
-    from benchbed.arch import network_spec
+    from benchbed.networks import network_spec
 
     return network_spec(0, **TINY)

@@ -15,8 +15,8 @@ from PIL import Image
 from benchbed.accuracy.evaluate import CSV_HEADER, append_csv, evaluate, topk_hits
 from benchbed.accuracy.folder import index_folder, read_class_map
 from benchbed.accuracy.transform import EvalTransform, MEAN, STD, choose_transform, default_transform, resize_shorter
-from benchbed.arch import build_model, network_spec, read_state_dict
-from benchbed.errors import BenchbedError
+from benchbed.networks import build_model, network_spec, read_state_dict
+from benchbed.core.errors import BenchbedError
 from conftest import TINY, TINY_ARGS, run_cli
 
 SIZES = [(48, 40), (40, 56), (37, 37), (64, 33), (45, 50), (36, 80), (50, 50), (41, 39), (60, 44), (38, 47),

@@ -7,8 +7,8 @@ from benchbed.accuracy.lookup import UNMEASURED_NOTE, AccuracyBook
 from benchbed.accuracy.rows import AccuracyRow
 from benchbed.accuracy.tables import published_rows, rows_for_source, sources
 from benchbed.accuracy.user_csv import load_user_csv
-from benchbed.arch import network_spec
-from benchbed.errors import BenchbedError
+from benchbed.networks import network_spec
+from benchbed.core.errors import BenchbedError
 import re
 
 

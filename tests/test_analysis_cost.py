@@ -113,8 +113,8 @@ def test_mlperf_server_counts_at_its_valid_qps_or_not_at_all():
 
 
 def test_history_plot_of_the_reported_cells(tmp_path):
-    from benchbed.report_bundle import history_png
-    from benchbed.store import Store
+    from benchbed.report.bundle import history_png
+    from benchbed.sweep.store import Store
 
     db = tmp_path / "s.sqlite"
     store = Store(db)

@@ -4,9 +4,9 @@ import json
 import pytest
 import torch
 
-from benchbed.arch import build_model, network_spec
-from benchbed.arch.network import EfficientNet
-from benchbed.synthetic import synthetic_images
+from benchbed.networks import build_model, network_spec
+from benchbed.networks.network import EfficientNet
+from benchbed.artifacts.synthetic import synthetic_images
 from conftest import FIXTURES, TINY
 
 TORCHVISION_PARAMS = [5288548, 7794184, 9109994, 12233232, 19341616, 30389784, 43040704, 66347960]
@@ -63,9 +63,9 @@ def test_torchvision_weights_load_strict_and_give_the_same_outputs(tmp_path):
     saved = torch.load(FIXTURES / "torchvision_tiny_b0.pt", weights_only=True)
     weights = tmp_path / "tv.pt"
     torch.save(saved["state_dict"], weights)
-    from benchbed.arch import EFFICIENTNET_B0, build_spec
-    from benchbed.arch.network import EfficientNet as Net
-    from benchbed.arch import load_weights
+    from benchbed.networks import EFFICIENTNET_B0, build_spec
+    from benchbed.networks.network import EfficientNet as Net
+    from benchbed.networks import load_weights
     from dataclasses import replace
 
     spec = network_spec(0, width=saved["width"], depth=saved["depth"], resolution=saved["resolution"])
@@ -77,7 +77,7 @@ def test_torchvision_weights_load_strict_and_give_the_same_outputs(tmp_path):
 
 
 def test_weights_with_wrong_keys_are_refused(tmp_path):
-    from benchbed.errors import BenchbedError
+    from benchbed.core.errors import BenchbedError
 
     bad = tmp_path / "bad.pt"
     torch.save({"not.a.key": torch.zeros(1)}, bad)

@@ -61,7 +61,7 @@ def test_routing(items, backends, expected):
 ])
 def test_routing_errors(items, backends, needle):
     from benchbed.backends import route_options
-    from benchbed.errors import BenchbedError
+    from benchbed.core.errors import BenchbedError
 
     with pytest.raises(BenchbedError) as info:
         route_options(items, backends)
@@ -69,9 +69,9 @@ def test_routing_errors(items, backends, needle):
 
 
 def test_jobs_carry_only_their_backends_options():
-    from benchbed.arch import network_spec
+    from benchbed.networks import network_spec
     from benchbed.measure.timing import get_profile
-    from benchbed.sweep import SweepConfig, make_job
+    from benchbed.sweep.run import SweepConfig, make_job
 
     config = SweepConfig(phis=[0], mode="preset", alpha=1.2, beta=1.1, gamma=1.15, overrides={},
                          backend="onnxruntime,openvino", precisions=["fp32"], scenarios=["single-stream"],

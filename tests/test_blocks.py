@@ -1,7 +1,7 @@
 import pytest
 
-from benchbed.arch.blocks import StageSpec, decode_stage, encode_stage
-from benchbed.arch.spec import EFFICIENTNET_B0
+from benchbed.networks.blocks import StageSpec, decode_stage, encode_stage
+from benchbed.networks.spec import EFFICIENTNET_B0
 
 
 @pytest.mark.parametrize("text", EFFICIENTNET_B0.stages)

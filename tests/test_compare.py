@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from benchbed.analysis.compare import Thresholds, compare_cells, compare_samples
-from benchbed.analysis.compare_output import to_junit, to_markdown
+from benchbed.report.compare import to_junit, to_markdown
 from benchbed.analysis.history import Point, change_points, sparkline, trends
-from benchbed.store import Store
+from benchbed.sweep.store import Store
 from conftest import TINY_ARGS, run_cli
 
 ENV = {"cpu_model": "X", "physical_cores": 2, "versions": {"onnxruntime": "1.31.1"}, "fingerprint": "f"}

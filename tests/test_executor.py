@@ -1,6 +1,6 @@
 import pytest
 
-from benchbed.executor import run_cell
+from benchbed.launchers.process import run_cell
 from benchbed.measure.timing import PROFILES
 
 

@@ -4,9 +4,9 @@ import numpy as np
 import onnx
 import pytest
 
-from benchbed.errors import BenchbedError
-from benchbed.export import artifact_paths, export_network, onnx_outputs
-from benchbed.synthetic import synthetic_images
+from benchbed.core.errors import BenchbedError
+from benchbed.artifacts.export import artifact_paths, export_network, onnx_outputs
+from benchbed.artifacts.synthetic import synthetic_images
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_reduced_precision_transforms_record_their_error(tiny_spec, models_dir, 
 
 
 def test_int8_of_a_full_width_network_stays_close(models_dir):
-    from benchbed.arch import network_spec
+    from benchbed.networks import network_spec
 
     spec = network_spec(0)  # the real B0: PTQ error grows on smaller, toy inputs
     m = export_network(spec, "int8", models_dir).manifest
@@ -93,7 +93,7 @@ def test_unwritable_out_is_a_one_line_error(tiny_spec, tmp_path):
 
 
 def test_user_calibration_data_is_validated(tiny_spec, tmp_path):
-    from benchbed.precision import TransformOptions
+    from benchbed.artifacts.precision import TransformOptions
 
     wrong = tmp_path / "calib.npy"
     np.save(wrong, np.zeros((2, 3, 16, 16), dtype=np.float32))

@@ -15,7 +15,7 @@ PROFILE = {"name": "test", "warmup_seconds": 0.02, "warmup_iterations": 2, "min_
 
 
 def _tracker(monkeypatch, **nvml):
-    from benchbed.measure.nvml import NvmlTracker
+    from benchbed.measure.trackers.nvml import NvmlTracker
 
     fake = install(monkeypatch, trt_version=None, nvml=nvml)
     return fake, NvmlTracker.open(interval_s=0.01)
@@ -62,7 +62,7 @@ def test_energy_counter_not_supported_is_a_note(monkeypatch):
 
 
 def test_no_nvml_means_no_tracker(monkeypatch):
-    from benchbed.measure.nvml import NvmlTracker
+    from benchbed.measure.trackers.nvml import NvmlTracker
 
     monkeypatch.setitem(sys.modules, "pynvml", None)
     assert NvmlTracker.open() is None
@@ -77,7 +77,7 @@ def _job(tmp_path, backend, artifact, batch=2):
 
 
 def test_worker_records_nvml_and_cuda_event_times_for_a_gpu_cell(monkeypatch, tmp_path):
-    from benchbed.worker import measure
+    from benchbed.launchers.worker import measure
 
     install(monkeypatch, "11.4.0.106", nvml={"sm_clock": lambda t: 1980 if t < 0.1 else 1200})
     artifact = tiny_onnx(tmp_path / "models" / "tiny" / "fp32.onnx")
@@ -91,7 +91,7 @@ def test_worker_records_nvml_and_cuda_event_times_for_a_gpu_cell(monkeypatch, tm
 
 
 def test_worker_cpu_cell_has_no_gpu_sections(monkeypatch, tmp_path):
-    from benchbed.worker import measure
+    from benchbed.launchers.worker import measure
 
     install(monkeypatch, "11.4.0.106", nvml={})
     artifact = tiny_onnx(tmp_path / "models" / "tiny" / "fp32.onnx")
@@ -112,7 +112,7 @@ def _loadgen_job(tmp_path, backend, artifact, scenario="mlperf-singlestream", ba
 def test_loadgen_gpu_cell_records_nvml_and_device_times(monkeypatch, tmp_path, scenario, batch):
     pytest.importorskip("mlperf_loadgen")
     from benchbed.measure import nvml as nvml_module
-    from benchbed.worker import measure
+    from benchbed.launchers.worker import measure
 
     fake = install(monkeypatch, "11.4.0.106", nvml={"sm_clock": lambda t: 1980 if t < 0.1 else 1200})
     marks = []
@@ -137,7 +137,7 @@ def test_loadgen_gpu_cell_records_nvml_and_device_times(monkeypatch, tmp_path, s
 
 def test_loadgen_cpu_cell_has_no_gpu_sections(monkeypatch, tmp_path):
     pytest.importorskip("mlperf_loadgen")
-    from benchbed import worker
+    from benchbed.launchers import worker
 
     install(monkeypatch, "11.4.0.106", nvml={})
     seen = []
@@ -161,7 +161,7 @@ def test_a_ramp_up_before_the_measured_phase_is_not_a_clock_drop(monkeypatch):
 
 
 def test_largest_drop_is_taken_in_time_order():
-    from benchbed.measure.nvml import _largest_drop
+    from benchbed.measure.trackers.nvml import _largest_drop
 
     peak, low = _largest_drop([1000, 1500, 1980])
     assert low == peak  # rising: no drop
@@ -169,7 +169,7 @@ def test_largest_drop_is_taken_in_time_order():
 
 
 def test_nvml_follows_cuda_visible_devices(monkeypatch):
-    from benchbed.measure.nvml import nvml_handle
+    from benchbed.measure.trackers.nvml import nvml_handle
     from gpu_doubles import FakeGpu
 
     fake = install(monkeypatch, trt_version=None, gpu=FakeGpu(count=4), nvml={})

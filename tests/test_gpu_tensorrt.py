@@ -322,7 +322,7 @@ def test_probe_without_a_driver_and_without_creating_a_context(monkeypatch):
 def test_profile_is_tuned_for_the_cells_batch_like_trtexec_shapes():
     from benchbed.backends import BackendOptions, get_backend
     from benchbed.backends.tensorrt.options import TrtOptions
-    from benchbed.worker import _with_profile_batch
+    from benchbed.launchers.worker import _with_profile_batch
 
     backend = get_backend("tensorrt")
     job = {"cell": {"scenario": "single-stream", "batch": 1}, "max_batch": 16}

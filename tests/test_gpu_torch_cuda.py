@@ -16,8 +16,8 @@ PROFILE = {"name": "test", "warmup_seconds": 0.02, "warmup_iterations": 2, "min_
 
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory):
-    from benchbed.arch import network_spec
-    from benchbed.export import export_network
+    from benchbed.networks import network_spec
+    from benchbed.artifacts.export import export_network
 
     spec = network_spec(0, **TINY)
     art = export_network(spec, "fp32", tmp_path_factory.mktemp("models"))
@@ -32,7 +32,7 @@ def fake(monkeypatch):
 
 
 def _job(artifact, extra=None, batch=2):
-    from benchbed.export import PARITY_SEED
+    from benchbed.artifacts.export import PARITY_SEED
 
     path, resolution = artifact
     return {"cell": {"backend": "torch-cuda", "scenario": "single-stream", "batch": batch, "precision": "fp32"},
@@ -49,7 +49,7 @@ def _runner(artifact, **extra):
 
 def _reference(artifact, batch):
     from benchbed.backends.torch_cpu import build_module, manifest_key
-    from benchbed.synthetic import synthetic_images
+    from benchbed.artifacts.synthetic import synthetic_images
 
     import torch
 
@@ -85,7 +85,7 @@ def test_probe_and_prepare_touch_no_gpu(fake, artifact):
 
 
 def test_worker_cell_on_cuda_is_valid_with_device_times_memory_and_nvml(fake, artifact, monkeypatch):
-    from benchbed.worker import measure
+    from benchbed.launchers.worker import measure
 
     install_gpu(monkeypatch, trt_version=None, nvml={})
     doc = measure(_job(artifact))

@@ -6,10 +6,10 @@ from pathlib import Path
 import onnx
 import pytest
 
-from benchbed.errors import BenchbedError
-from benchbed.export import export_network
-from benchbed.precision import TransformOptions
-from benchbed.sweep import check_precisions
+from benchbed.core.errors import BenchbedError
+from benchbed.artifacts.export import export_network
+from benchbed.artifacts.precision import TransformOptions
+from benchbed.sweep.run import check_precisions
 from conftest import TINY_ARGS, run_cli
 
 
@@ -64,7 +64,7 @@ def test_tensorrt_backends_refuse_int8_nncf_before_anything_runs(backend, tmp_pa
 
 
 def test_int8_nncf_of_the_real_b0_passes_parity(tmp_path):
-    from benchbed.arch import network_spec
+    from benchbed.networks import network_spec
 
     m = export_network(network_spec(0), "int8-nncf", tmp_path / "models").manifest
     assert m["parity"]["passed"] and m["parity"]["min_cosine"] > 0.8, m["parity"]

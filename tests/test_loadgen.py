@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from benchbed.errors import BenchbedError
-from benchbed.loadgen.run import LoadGenOptions, early_stopping_queries, parse_detail_log
-from benchbed.loadgen.server_search import search_max_qps
+from benchbed.core.errors import BenchbedError
+from benchbed.scenarios.mlperf.run import LoadGenOptions, early_stopping_queries, parse_detail_log
+from benchbed.scenarios.mlperf.server_search import search_max_qps
 from conftest import TINY_ARGS, run_cli
 
 
@@ -114,7 +114,7 @@ def test_options_validate_themselves():
 def test_an_undersized_offline_query_is_resized_and_rerun(monkeypatch, tmp_path):
     """LoadGen sizes Offline's one query by the expected QPS: a run faster than expected ends before the
     minimum duration (INVALID); benchbed reruns it at 1.5x the throughput LoadGen measured."""
-    from benchbed.loadgen import run as lgrun
+    from benchbed.scenarios.mlperf import run as lgrun
 
     calls = []
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from benchbed.errors import BenchbedError
+from benchbed.core.errors import BenchbedError
 from benchbed.measure.stats import LatencyStats
 from benchbed.measure.timing import PROFILES, TimingProfile, Timings, get_profile, time_runner
 from benchbed.measure.validity import judge

@@ -57,7 +57,7 @@ def test_openvino_import_sends_no_telemetry_and_ray_usage_stats_are_off(tmp_path
 
 
 def test_without_benchbed_openvino_would_phone_home(tmp_path):
-    """The reason for benchbed.offline: the same import without it reaches Google Analytics (or tries to).
+    """The reason for benchbed.core.offline: the same import without it reaches Google Analytics (or tries to).
 
     If this stops failing-over-to-telemetry (OpenVINO drops it), the hiding becomes unnecessary but harmless.
     """

@@ -8,9 +8,9 @@ import pytest
 from analysis_docs import ENV, result_doc
 from benchbed.accuracy.lookup import AccuracyBook
 from benchbed.analysis.points import to_points
-from benchbed.errors import BenchbedError
-from benchbed.prices import HOURS_PER_MONTH, load_prices
-from benchbed.procure import Constraints, procure
+from benchbed.core.errors import BenchbedError
+from benchbed.analysis.prices import HOURS_PER_MONTH, load_prices
+from benchbed.analysis.procure import Constraints, procure
 from conftest import ROOT, run_cli
 
 PRICES = """
@@ -185,7 +185,7 @@ def test_price_file_ambiguities_are_errors(tmp_path):
 
 
 def test_latest_run_of_a_repeated_cell_is_the_one_ranked():
-    from benchbed.procure import latest_per_cell
+    from benchbed.analysis.procure import latest_per_cell
 
     old = ({"run_id": "old", "created": 1.0, "environment": ENV}, [result_doc("efficientnet_b0", p50=1)])
     new = ({"run_id": "new", "created": 2.0, "environment": ENV}, [result_doc("efficientnet_b0", p50=9)])

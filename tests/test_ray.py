@@ -68,7 +68,7 @@ def test_local_ray_cluster_sweep(tmp_path):
     seen_cells, wide = False, []
     deadline = time.time() + 300
     while proc.poll() is None and time.time() < deadline:  # look while the cluster is up
-        if any("benchbed.worker" in " ".join(p.info["cmdline"] or []) for p in psutil.process_iter(["cmdline"])):
+        if any("benchbed.launchers.worker" in " ".join(p.info["cmdline"] or []) for p in psutil.process_iter(["cmdline"])):
             seen_cells = True
             wide += _listening_beyond_loopback()
         time.sleep(0.5)
@@ -107,7 +107,7 @@ def test_ray_head_node_with_hardware_and_a_worker_killed_mid_cell(tmp_path, head
     while time.time() < deadline and killed is None:  # the first cell's measuring worker and its Ray worker
         for p in psutil.process_iter(["cmdline"]):
             cmd = " ".join(p.info["cmdline"] or [])
-            if "benchbed.worker" in cmd and p.create_time() < time.time() - 1.0:
+            if "benchbed.launchers.worker" in cmd and p.create_time() < time.time() - 1.0:
                 ray_worker = p.parent()
                 killed = ray_worker.pid
                 os.kill(ray_worker.pid, signal.SIGKILL)  # the node loses the task mid-cell

@@ -153,8 +153,8 @@ def test_a_results_file_cannot_steer_where_report_writes(two_runs, tmp_path, hos
 
 
 def test_path_inside_refuses_escapes(tmp_path):
-    from benchbed.artifacts import path_inside
-    from benchbed.errors import BenchbedError
+    from benchbed.core.files import path_inside
+    from benchbed.core.errors import BenchbedError
 
     assert path_inside(tmp_path, "20260101-000000-abcdef", "report.md") == tmp_path / "20260101-000000-abcdef" / "report.md"
     for parts in (("..", "x"), ("/etc",), ("a", "..", "..", "x")):

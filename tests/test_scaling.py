@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from benchbed.errors import BenchbedError
-from benchbed.scaling import (PRESETS, compound, parse_phi_list, preset, round_filters, round_repeats,
+from benchbed.core.errors import BenchbedError
+from benchbed.networks.scaling import (PRESETS, compound, parse_phi_list, preset, round_filters, round_repeats,
                               scaling_spec, single_dimension)
 
 
@@ -91,7 +91,7 @@ def test_unknown_mode_and_bad_overrides():
 
 
 def test_grid_search_respects_the_constraint_and_objective():
-    from benchbed.search import grid_search
+    from benchbed.networks.search import grid_search
 
     found = grid_search("flops", tolerance=0.05, step=0.05)
     assert found, "the paper's neighbourhood has candidates"
@@ -105,7 +105,7 @@ def test_grid_search_respects_the_constraint_and_objective():
 
 
 def test_latency_objective_measures_each_candidate(tmp_path):
-    from benchbed.search import grid_search
+    from benchbed.networks.search import grid_search
 
     found = grid_search("latency", tolerance=0.01, step=0.5, overrides={"width": 0.25, "resolution": 32},
                         objective_options={"backend": "onnxruntime", "models_dir": str(tmp_path)})

@@ -88,7 +88,7 @@ def test_sigkill_mid_sweep_keeps_cells_and_resume_measures_only_the_rest(tmp_pat
                             stderr=subprocess.DEVNULL, env=dict(os.environ, TMPDIR=str(private_tmp)))
 
     def workers() -> list[str]:
-        return subprocess.run(["pgrep", "-f", f"benchbed.worker {private_tmp}"], capture_output=True,
+        return subprocess.run(["pgrep", "-f", f"benchbed.launchers.worker {private_tmp}"], capture_output=True,
                               text=True).stdout.split()
 
     deadline = time.time() + 240

@@ -16,7 +16,7 @@ import numpy as np
 
 from benchbed.accuracy.folder import Sample, index_folder, load_image
 from benchbed.accuracy.transform import EvalTransform, default_transform
-from benchbed.errors import BenchbedError
+from benchbed.core.errors import BenchbedError
 
 CSV_HEADER = ("network", "precision", "weights", "top1", "top5", "images", "source")
 ENGINES = ("auto", "torch", "onnx")
@@ -68,7 +68,7 @@ def torch_predictor(spec, weights: str) -> Predict:
     """The PyTorch module for ``spec`` with ``weights`` loaded strictly, in eval mode."""
     import torch
 
-    from benchbed.arch import build_model
+    from benchbed.networks import build_model
 
     s = spec.scaling
     model = build_model(s.phi, s.mode, alpha=s.alpha, beta=s.beta, gamma=s.gamma, weights=weights,
@@ -86,7 +86,7 @@ def onnx_predictor(spec, weights: str, precision: str, models_dir: str | Path,
     """The ``precision`` ONNX artifact of ``spec`` exported with ``weights`` (cached), run by onnxruntime."""
     import onnxruntime as ort
 
-    from benchbed.export import INPUT_NAME, OUTPUT_NAME, export_network
+    from benchbed.artifacts.export import INPUT_NAME, OUTPUT_NAME, export_network
 
     artifact = export_network(spec, precision, models_dir, weights=weights, progress=progress)
     session = ort.InferenceSession(str(artifact.path), providers=["CPUExecutionProvider"])
@@ -129,7 +129,7 @@ def evaluate(
     ``messages`` hears export progress; notes about the folder come back in the result, so a failed run
     prints its error alone.
     """
-    from benchbed.precision import get_precision
+    from benchbed.artifacts.precision import get_precision
 
     get_precision(precision)
     if engine not in ENGINES:

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchbed.errors import BenchbedError
+from benchbed.core.errors import BenchbedError
 
 #: torchvision's IMG_EXTENSIONS, compared case-insensitively (ImageNet's own files end in .JPEG)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")

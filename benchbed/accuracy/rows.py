@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from benchbed.precision import PRECISIONS as ARTIFACT_PRECISIONS
+from benchbed.artifacts.precision import PRECISIONS as ARTIFACT_PRECISIONS
 
 #: every artifact precision, plus bf16: an fp32 artifact a backend computes in bf16 (OpenVINO, torch autocast)
 PRECISIONS = (*ARTIFACT_PRECISIONS, "bf16")

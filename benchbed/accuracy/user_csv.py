@@ -11,7 +11,7 @@ import csv
 from pathlib import Path
 
 from benchbed.accuracy.rows import PRECISIONS, AccuracyRow
-from benchbed.errors import BenchbedError
+from benchbed.core.errors import BenchbedError
 
 REQUIRED = ("network", "precision", "weights", "top1", "top5")
 OPTIONAL = ("images", "source")

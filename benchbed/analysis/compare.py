@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from benchbed.store import cell_key
+from benchbed.sweep.store import cell_key
 
 VERDICTS = ("slower", "more memory", "faster", "less memory", "no significant change", "incomparable",
             "new failure", "fixed", "failed", "missing", "new")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from benchbed.store import Store, cell_key
+from benchbed.sweep.store import Store, cell_key
 
 SPARK = "▁▂▃▄▅▆▇█"
 METRICS = {"p50": ("stats", "p50_ms"), "p99": ("stats", "p99_ms"), "throughput": ("stats", "throughput_ips"),

@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchbed.errors import BenchbedError
-from benchbed.store import RESULTS_FORMAT, Store, check_run_id
+from benchbed.core.errors import BenchbedError
+from benchbed.sweep.store import RESULTS_FORMAT, Store, check_run_id
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from benchbed.backends.base import Backend, BackendOptions, Runner, TimingSemantics
-from benchbed.errors import BenchbedError
+from benchbed.core.errors import BenchbedError
 
 _REGISTRY: dict[str, Callable[[], Backend]] = {}
 

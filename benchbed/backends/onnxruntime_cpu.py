@@ -13,8 +13,8 @@ import numpy as np
 
 from benchbed.backends import register
 from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra
-from benchbed.platform_info import physical_cores
-from benchbed.versions import package_version
+from benchbed.core.environment import physical_cores
+from benchbed.core.versions import package_version
 
 PROVIDER = "CPUExecutionProvider"
 OPTIONS: frozenset[str] = frozenset()  # threads and IO binding are common options (--threads, --io-binding)

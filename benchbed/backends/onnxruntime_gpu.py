@@ -17,7 +17,7 @@ import numpy as np
 
 from benchbed.backends import register
 from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra, option_flag, option_int
-from benchbed.versions import package_version
+from benchbed.core.versions import package_version
 
 CUDA_EP, TRT_EP = "CUDAExecutionProvider", "TensorrtExecutionProvider"
 CONV_SEARCH = ("EXHAUSTIVE", "HEURISTIC", "DEFAULT")

@@ -15,7 +15,7 @@ import numpy as np
 
 from benchbed.backends import register
 from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra
-from benchbed.versions import package_version
+from benchbed.core.versions import package_version
 
 HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT"}
 PRECISIONS = {"f32": "f32", "bf16": "bf16"}

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchbed.artifacts import read_json
+from benchbed.core.files import read_json
 from benchbed.backends import register
 from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra
-from benchbed.versions import package_version
+from benchbed.core.versions import package_version
 
 OPTIONS = frozenset({"channels_last", "compile", "dtype"})
 
@@ -30,7 +30,7 @@ def manifest_key(artifact: Path, backend: str) -> dict:
 
 def build_module(key: dict):
     """The generator's own module for a manifest key, weight for weight (CPU, fp32, eval mode)."""
-    from benchbed.arch import build_model
+    from benchbed.networks import build_model
 
     net = key["network"]
     overrides = {k: net[k] for k in net.get("overrides", [])}

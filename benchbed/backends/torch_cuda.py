@@ -33,7 +33,7 @@ import numpy as np
 from benchbed.backends import register
 from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra, option_flag
 from benchbed.backends.torch_cpu import build_module, manifest_key
-from benchbed.versions import package_version
+from benchbed.core.versions import package_version
 
 OPTIONS = frozenset({"channels_last", "compile", "dtype", "tf32", "cudnn_benchmark", "copies", "device"})
 DTYPES = {"fp32": None, "fp16": "float16", "bf16": "bfloat16"}

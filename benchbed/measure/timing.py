@@ -11,7 +11,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-from benchbed.errors import BenchbedError
+from benchbed.core.errors import BenchbedError
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchbed.artifacts import atomic_write_bytes
+from benchbed.core.files import atomic_write_bytes
 
 FORMAT = 1
 

@@ -12,7 +12,7 @@ import fcntl
 from pathlib import Path
 from typing import Any, Iterator
 
-from benchbed.artifacts import atomic_write_bytes
+from benchbed.core.files import atomic_write_bytes
 
 
 @contextlib.contextmanager

@@ -1,4 +1,4 @@
-"""One cell, measured in a fresh process: ``python -m benchbed.worker JOB.json``.
+"""One cell, measured in a fresh process: ``python -m benchbed.launchers.worker JOB.json``.
 
 The job file says what to measure; the result is written atomically to the job's ``result_path`` as
 JSON (never pickle). Phases are announced on stdout as ``@phase NAME`` lines for the live display.
@@ -66,11 +66,11 @@ def _inject_fault(fault: str | None) -> None:
 def measure(job: dict) -> dict:
     """Run the job in this process and return the result document."""
     from benchbed.backends import BackendOptions, get_backend
-    from benchbed.export import parity_figures
+    from benchbed.artifacts.export import parity_figures
     from benchbed.measure.stats import LatencyStats
     from benchbed.measure.timing import TimingProfile, time_runner
     from benchbed.measure.validity import judge
-    from benchbed.synthetic import synthetic_images
+    from benchbed.artifacts.synthetic import synthetic_images
 
     cell = job["cell"]
     _inject_fault(job.get("fault"))
@@ -172,7 +172,7 @@ def _gpu_tracker(runner):
     """An NVML tracker for a runner on an NVIDIA GPU (None on the CPU, or when NVML is unavailable)."""
     if not runner.semantics.device.startswith("cuda"):
         return None
-    from benchbed.measure.nvml import NvmlTracker
+    from benchbed.measure.trackers.nvml import NvmlTracker
 
     index = runner.semantics.device.partition(":")[2]
     return NvmlTracker.open(int(index) if index.isdigit() else 0)
@@ -180,7 +180,7 @@ def _gpu_tracker(runner):
 
 def _parity_tolerance(job: dict, runner, parity: dict) -> float:
     """The artifact precision's bound, widened when the backend computes in bf16/fp16 (recorded why)."""
-    from benchbed.precision import compute_tolerance
+    from benchbed.artifacts.precision import compute_tolerance
 
     tolerance = job["parity_tolerance"]
     compute = runner.details.get("compute_precision")
@@ -262,7 +262,7 @@ def _memory_summary(job: dict, backend, rss_idle: int, device_memory: dict | Non
 
 
 def _probe_latency_ms(runner, resolution: int, batch: int, repeats: int = 5) -> float:
-    from benchbed.synthetic import synthetic_images
+    from benchbed.artifacts.synthetic import synthetic_images
 
     runner.set_input(synthetic_images(batch, resolution, seed=5))
     runner.infer()
@@ -278,9 +278,9 @@ def _measure_loadgen(job: dict, runner, on_start=None) -> dict:
     """Drive the runner with MLPerf LoadGen; the server scenario searches for its highest VALID QPS.
 
     ``on_start`` is called once, after the unloaded probes and before LoadGen's first query."""
-    from benchbed.loadgen.adapters import BatcherSettings
-    from benchbed.loadgen.run import LoadGenOptions, run_loadgen
-    from benchbed.loadgen.server_search import search_max_qps
+    from benchbed.scenarios.mlperf.adapters import BatcherSettings
+    from benchbed.scenarios.mlperf.run import LoadGenOptions, run_loadgen
+    from benchbed.scenarios.mlperf.server_search import search_max_qps
 
     spec = job["mlperf"]
     cell = job["cell"]
@@ -371,7 +371,7 @@ def _loadgen_document(job: dict, backend, runner, options, loadgen: dict, parity
 def main(argv: list[str]) -> int:
     import os
 
-    from benchbed.artifacts import atomic_write_json
+    from benchbed.core.files import atomic_write_json
 
     # before any CUDA library loads: number GPUs in PCI order, as NVML does (CUDA's default is fastest first)
     os.environ.setdefault("CUDA_DEVICE_ORDER", "PCI_BUS_ID")

@@ -11,8 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from benchbed import __version__
-from benchbed.artifacts import sha256_json
-from benchbed.versions import library_versions
+from benchbed.core.files import sha256_json
+from benchbed.core.versions import library_versions
 
 #: CPU flags that change inference speed; the full list is kept too.
 SPEED_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "avx_vnni",

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from benchbed.arch.spec import NetworkSpec, build_spec
-from benchbed.errors import BenchbedError
-from benchbed.scaling import compound, flops_ratio
+from benchbed.networks.spec import NetworkSpec, build_spec
+from benchbed.core.errors import BenchbedError
+from benchbed.networks.scaling import compound, flops_ratio
 
 Objective = Callable[[NetworkSpec], float]
 
@@ -32,8 +32,8 @@ def latency_objective(backend: str = "onnxruntime", models_dir: str = "models", 
                       threads: int | None = None) -> Objective:
     """Measured p50 latency (ms, batch 1) of the candidate, exported and timed in a fresh worker."""
     from benchbed.backends import resolve_backend
-    from benchbed.executor import run_cell
-    from benchbed.export import PARITY_SEED, export_network
+    from benchbed.launchers.process import run_cell
+    from benchbed.artifacts.export import PARITY_SEED, export_network
     from benchbed.measure.timing import get_profile
 
     chosen, _ = resolve_backend(backend)

@@ -12,7 +12,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from benchbed.arch.spec import LayerSpec, NetworkSpec
+from benchbed.networks.spec import LayerSpec, NetworkSpec
 
 
 class ConvBNAct(nn.Sequential):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from benchbed.synthetic import synthetic_images
+from benchbed.artifacts.synthetic import synthetic_images
 
 
 #: the last stages run at resolution / 32; each BN there should see at least this many positions,

@@ -13,7 +13,7 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
-from benchbed.errors import BenchbedError
+from benchbed.core.errors import BenchbedError
 
 #: The paper's grid-search result at φ = 1.
 PAPER_ALPHA, PAPER_BETA, PAPER_GAMMA = 1.2, 1.1, 1.15

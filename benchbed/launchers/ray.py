@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from benchbed.errors import BenchbedError
+from benchbed.core.errors import BenchbedError
 
 CPU_NODE_RESOURCE = "benchbed_cpu_node"
 #: Ray's switch that, set to 0, makes it treat this machine as a single loopback-only node
@@ -26,9 +26,9 @@ GPU_BACKENDS = ("tensorrt", "onnxruntime-cuda", "onnxruntime-trt")
 
 def _remote_cell(job: dict, timeout: float) -> dict:
     """Runs on a Ray node: export if needed, measure in a worker process, attach the node's environment."""
-    from benchbed.executor import run_cell
-    from benchbed.platform_info import environment
-    from benchbed.sweep import export_failure, resolve_artifact
+    from benchbed.launchers.process import run_cell
+    from benchbed.core.environment import environment
+    from benchbed.sweep.run import export_failure, resolve_artifact
 
     job = resolve_artifact(job)
     document = export_failure(job) if "export_error" in job else run_cell(job, timeout)

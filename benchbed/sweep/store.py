@@ -14,8 +14,8 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
-from benchbed.artifacts import atomic_write_json, path_inside
-from benchbed.errors import BenchbedError
+from benchbed.core.files import atomic_write_json, path_inside
+from benchbed.core.errors import BenchbedError
 
 SCHEMA_VERSION = 1
 RESULTS_FORMAT = "benchbed-results/1"

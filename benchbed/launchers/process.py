@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from benchbed.artifacts import read_json
+from benchbed.core.files import read_json
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
@@ -27,12 +27,12 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 
 def run_cell(job: dict, timeout: float, on_phase: Callable[[str], None] = lambda p: None) -> dict:
-    """Measure ``job`` in a spawned ``benchbed.worker`` and return its result document."""
+    """Measure ``job`` in a spawned ``benchbed.launchers.worker`` and return its result document."""
     with tempfile.TemporaryDirectory(prefix="benchbed-cell-") as tmp:
         job = dict(job, result_path=str(Path(tmp) / "result.json"))
         job_path = Path(tmp) / "job.json"
         job_path.write_text(json.dumps(job))
-        proc = subprocess.Popen([sys.executable, "-m", "benchbed.worker", str(job_path)], stdout=subprocess.PIPE,
+        proc = subprocess.Popen([sys.executable, "-m", "benchbed.launchers.worker", str(job_path)], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True,
                                 start_new_session=True,  # Ctrl-C reaches the sweep only; it stops the worker
                                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)

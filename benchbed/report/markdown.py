@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchbed.artifacts import atomic_write_bytes, path_inside
+from benchbed.core.files import atomic_write_bytes, path_inside
 from benchbed.accuracy.lookup import AccuracyBook
 from benchbed.analysis.points import accuracy_precision
 from benchbed.scenarios import SCENARIOS
-from benchbed.store import check_run_id
+from benchbed.sweep.store import check_run_id
 
 COLUMNS = ("φ", "network", "mode", "res", "params", "MACs", "top-1", "accuracy source", "backend", "precision",
            "batch", "p50 ms", "p99 ms", "img/s", "peak RSS MB", "validity")

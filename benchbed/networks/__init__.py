@@ -6,9 +6,9 @@ import re
 import warnings
 from typing import TYPE_CHECKING
 
-from benchbed.arch.spec import BASELINES, EFFICIENTNET_B0, NetworkSpec, build_spec, count_cost
-from benchbed.errors import BenchbedError
-from benchbed.scaling import PAPER_ALPHA, PAPER_BETA, PAPER_GAMMA, ScalingSpec, scaling_spec
+from benchbed.networks.spec import BASELINES, EFFICIENTNET_B0, NetworkSpec, build_spec, count_cost
+from benchbed.core.errors import BenchbedError
+from benchbed.networks.scaling import PAPER_ALPHA, PAPER_BETA, PAPER_GAMMA, ScalingSpec, scaling_spec
 
 if TYPE_CHECKING:
     import torch
@@ -61,8 +61,8 @@ def build_model(
     """
     import torch
 
-    from benchbed.arch.calibration import calibrate_batchnorm
-    from benchbed.arch.network import EfficientNet
+    from benchbed.networks.calibration import calibrate_batchnorm
+    from benchbed.networks.network import EfficientNet
 
     spec = network_spec(phi, mode, alpha=alpha, beta=beta, gamma=gamma, width=width, depth=depth,
                         resolution=resolution)

@@ -12,13 +12,14 @@ import html
 import time
 from pathlib import Path
 
-from benchbed import __version__, plots
+from benchbed import __version__
+from benchbed.report import plots
 from benchbed.accuracy.lookup import AccuracyBook
 from benchbed.analysis.pareto import COSTS, Cost
 from benchbed.analysis.points import Point
 from benchbed.analysis.summary import TableData, best_table, pareto_tables, scaling_tables
-from benchbed.artifacts import atomic_write_bytes
-from benchbed.report import COLUMNS, environment_rows, row_cells, scenario_rows
+from benchbed.core.files import atomic_write_bytes
+from benchbed.report.markdown import COLUMNS, environment_rows, row_cells, scenario_rows
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1280px;color:#222;padding:0 16px}

@@ -18,12 +18,12 @@ from typing import Callable
 import numpy as np
 
 from benchbed import __version__
-from benchbed.arch import NetworkSpec
-from benchbed.artifacts import atomic_write_json, ensure_writable_dir, read_json, sha256_file, sha256_json
-from benchbed.errors import BenchbedError
-from benchbed.precision import TransformOptions, get_precision
-from benchbed.synthetic import synthetic_images
-from benchbed.versions import library_versions
+from benchbed.networks import NetworkSpec
+from benchbed.core.files import atomic_write_json, ensure_writable_dir, read_json, sha256_file, sha256_json
+from benchbed.core.errors import BenchbedError
+from benchbed.artifacts.precision import TransformOptions, get_precision
+from benchbed.artifacts.synthetic import synthetic_images
+from benchbed.core.versions import library_versions
 
 OPSET = 17
 MANIFEST_FORMAT = 1
@@ -202,7 +202,7 @@ def export_network(
     ref_path = onnx_path.parent / "reference_outputs.npy"
     try:
         if parent is None:
-            from benchbed.arch import build_model
+            from benchbed.networks import build_model
 
             progress(f"{spec.name} fp32: building the network")
             model = build_model(spec.scaling.phi, spec.scaling.mode, alpha=spec.scaling.alpha, beta=spec.scaling.beta,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from benchbed.errors import BenchbedError
+from benchbed.core.errors import BenchbedError
 
 MIN_GAIN = 0.05
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchbed.errors import BenchbedError
+from benchbed.core.errors import BenchbedError
 
 HOURS_PER_MONTH = 730.0
 _TOP_KEYS = {"currency", "usd_per_kwh", "hardware", "note"}

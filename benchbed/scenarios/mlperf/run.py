@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchbed.errors import BenchbedError
-from benchbed.loadgen.adapters import BatcherSettings, RunnerSUT, SyntheticQSL
+from benchbed.core.errors import BenchbedError
+from benchbed.scenarios.mlperf.adapters import BatcherSettings, RunnerSUT, SyntheticQSL
 
 SCENARIOS = {"mlperf-singlestream": "SingleStream", "mlperf-multistream": "MultiStream",
              "mlperf-server": "Server", "mlperf-offline": "Offline"}
@@ -137,7 +137,7 @@ def _run_once(runner, resolution: int, options: LoadGenOptions, log_dir: Path, e
               target_qps: float | None, offline_qps: float | None) -> dict:
     import mlperf_loadgen as lg
 
-    from benchbed.synthetic import synthetic_images
+    from benchbed.artifacts.synthetic import synthetic_images
 
     log_dir.mkdir(parents=True, exist_ok=True)
     pool = synthetic_images(options.pool_size, resolution, seed=21)

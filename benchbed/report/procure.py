@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from benchbed.procure import Option, ProcureAnswer
-from benchbed.report import md_table
+from benchbed.analysis.procure import Option, ProcureAnswer
+from benchbed.report.markdown import md_table
 
 HEADER = ["#", "hardware", "network", "backend", "precision", "batch", "top-1", "latency ms", "img/s", "devices",
           "$/month", "$/M images", "img/J", "SLA headroom"]

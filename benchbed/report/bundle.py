@@ -15,10 +15,10 @@ from benchbed.analysis.pareto import COSTS, Cost, cost_per_image
 from benchbed.analysis.points import Point, to_points
 from benchbed.analysis.sources import doc_environment, load_side
 from benchbed.analysis.summary import TableData, best_table, pareto_tables, scaling_tables
-from benchbed.artifacts import atomic_write_bytes, path_inside
-from benchbed.store import check_run_id
-from benchbed.prices import PriceFile
-from benchbed.report import ACCURACY_FOOTNOTE, md_table, render_markdown
+from benchbed.core.files import atomic_write_bytes, path_inside
+from benchbed.sweep.store import check_run_id
+from benchbed.analysis.prices import PriceFile
+from benchbed.report.markdown import ACCURACY_FOOTNOTE, md_table, render_markdown
 
 
 @dataclass
@@ -75,7 +75,7 @@ def history_png(db: Path | None, points: list[Point], folder: Path) -> bytes | N
     if db is None or not Path(db).exists():
         return None
     from benchbed.analysis.history import plot_trends, trends
-    from benchbed.store import Store, cell_key
+    from benchbed.sweep.store import Store, cell_key
 
     keys = {cell_key(p.doc["cell"]) for p in points}
     store = Store(db)
@@ -94,7 +94,7 @@ def history_png(db: Path | None, points: list[Point], folder: Path) -> bytes | N
 def write_bundle(inputs: ReportInputs, folder: Path, book: AccuracyBook, prices: PriceFile | None,
                  html: bool, db: Path | None) -> tuple[str, list[Path]]:
     """report.md always; report.html (+ plots/) with ``html``. Returns the markdown and the files written."""
-    from benchbed.artifacts import ensure_writable_dir
+    from benchbed.core.files import ensure_writable_dir
 
     ensure_writable_dir(folder, "--out")
     costs = costs_for(prices, inputs.points)
@@ -103,7 +103,7 @@ def write_bundle(inputs: ReportInputs, folder: Path, book: AccuracyBook, prices:
     atomic_write_bytes(md_path, markdown.encode())
     written = [md_path]
     if html:
-        from benchbed.report_html import render_html, write_html
+        from benchbed.report.html import render_html, write_html
 
         text = render_html(inputs.runs, inputs.results_by_run, inputs.points, folder, costs,
                            history_png(db, inputs.points, folder), ACCURACY_FOOTNOTE, book)

@@ -27,9 +27,9 @@ from typing import Callable
 
 import numpy as np
 
-from benchbed.errors import BenchbedError
-from benchbed.offline import keep_libraries_offline
-from benchbed.synthetic import synthetic_images
+from benchbed.core.errors import BenchbedError
+from benchbed.core.offline import keep_libraries_offline
+from benchbed.artifacts.synthetic import synthetic_images
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class TransformOptions:
         if rule.calibration:
             data_hash = None
             if self.calib_data:
-                from benchbed.artifacts import sha256_file
+                from benchbed.core.files import sha256_file
 
                 data_hash = sha256_file(self.calib_data)
             return {"calib_images": self.calibration_images(precision), "calib_data_sha256": data_hash,
@@ -149,7 +149,7 @@ def _nncf_quietly():
     """Import NNCF with its usage telemetry off and its log and progress bars on stderr.
 
     NNCF sends usage telemetry unless it believes it runs in CI (NNCF_CI), and even then its import
-    writes a client id under ~/intel when openvino_telemetry is importable; :mod:`benchbed.offline`
+    writes a client id under ~/intel when openvino_telemetry is importable; :mod:`benchbed.core.offline`
     hides that module (NNCF then falls back to its no-op stub) and sets NNCF_CI. Its
     logger and rich progress bars write to stdout, where ``--format json`` goes: they are moved to stderr.
     """

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from benchbed.arch.blocks import StageSpec, decode_stage, encode_stage
-from benchbed.errors import BenchbedError
-from benchbed.scaling import ScalingSpec, preset, round_filters, round_repeats
+from benchbed.networks.blocks import StageSpec, decode_stage, encode_stage
+from benchbed.core.errors import BenchbedError
+from benchbed.networks.scaling import ScalingSpec, preset, round_filters, round_repeats
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchbed.errors import BenchbedError, UnwritableFolderError
+from benchbed.core.errors import BenchbedError, UnwritableFolderError
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from benchbed.analysis.pareto import per_million_images
 from benchbed.analysis.points import Point
-from benchbed.prices import HOURS_PER_MONTH, PriceFile
+from benchbed.analysis.prices import HOURS_PER_MONTH, PriceFile
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ def latest_per_cell(runs: list[tuple[dict, list[dict]]]) -> list[tuple[dict, dic
     picking the best of repeated runs would be an optimistic answer."""
     from benchbed.analysis.points import accuracy_precision
     from benchbed.analysis.sources import doc_environment
-    from benchbed.store import cell_key
+    from benchbed.sweep.store import cell_key
 
     newest: dict[tuple, tuple[float, dict, dict]] = {}
     for run, docs in runs:

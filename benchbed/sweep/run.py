@@ -11,13 +11,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
 
-from benchbed.artifacts import path_inside, sha256_json
-from benchbed.errors import BenchbedError, UnwritableFolderError
-from benchbed.executor import run_cell
+from benchbed.core.files import path_inside, sha256_json
+from benchbed.core.errors import BenchbedError, UnwritableFolderError
+from benchbed.launchers.process import run_cell
 from benchbed.measure.timing import TimingProfile
-from benchbed.precision import get_precision
+from benchbed.artifacts.precision import get_precision
 from benchbed.scenarios import Limits, get_scenario
-from benchbed.store import Store, cell_key, write_results_json
+from benchbed.sweep.store import Store, cell_key, write_results_json
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ def validate_config(config: SweepConfig) -> None:
 
 
 def _network_specs(config: SweepConfig) -> list:
-    from benchbed.arch import network_spec
+    from benchbed.networks import network_spec
 
     return [network_spec(phi, config.mode, alpha=config.alpha, beta=config.beta, gamma=config.gamma,
                          **config.overrides) for phi in config.phis]
@@ -186,8 +186,8 @@ def resolve_artifact(job: dict, progress: Callable[[str], None] = lambda m: None
     Returns the job with ``artifact``/``reference`` set, or raises :class:`BenchbedError` for a bad
     ``--models`` folder; any other export failure is returned as ``{"export_error": ...}``.
     """
-    from benchbed.arch import network_spec
-    from benchbed.export import PARITY_SEED, export_network
+    from benchbed.networks import network_spec
+    from benchbed.artifacts.export import PARITY_SEED, export_network
 
     e = job["export"]
     spec = network_spec(e["phi"], e["mode"], alpha=e["alpha"], beta=e["beta"], gamma=e["gamma"], **e["overrides"])
