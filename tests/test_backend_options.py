@@ -71,17 +71,18 @@ def test_routing_errors(items, backends, needle):
 def test_jobs_carry_only_their_backends_options():
     from benchbed.networks import network_spec
     from benchbed.measure.timing import get_profile
-    from benchbed.sweep.run import SweepConfig, make_job
+    from benchbed.core.cell import Cell
+    from benchbed.sweep.config import SweepConfig
+    from benchbed.sweep.plan import make_job
 
     config = SweepConfig(phis=[0], mode="preset", alpha=1.2, beta=1.1, gamma=1.15, overrides={},
                          backend="onnxruntime,openvino", precisions=["fp32"], scenarios=["single-stream"],
                          profile=get_profile("quick"), max_batch=1, backend_extra={"openvino": {"hint": "throughput"}})
     spec = network_spec(0, "preset")
-    cells = {b: {"network": "b0", "backend": b, "scenario": "single-stream", "batch": 1, "precision": "fp32"}
-             for b in config.backends}
-    jobs = {b: make_job(config, spec, "fp32", cell, "run", 0) for b, cell in cells.items()}
-    assert jobs["openvino"]["backend_options"]["extra"] == {"hint": "throughput"}
-    assert jobs["onnxruntime"]["backend_options"]["extra"] == {}
+    cells = {b: Cell("b0", b, "fp32", "single-stream", 1) for b in config.backends}
+    jobs = {b: make_job(config, spec, "fp32", cell, "20260101-000000-abcdef", 0) for b, cell in cells.items()}
+    assert jobs["openvino"].backend_options["extra"] == {"hint": "throughput"}
+    assert jobs["onnxruntime"].backend_options["extra"] == {}
     assert SweepConfig(**{**config.__dict__, "backend_extra": {}}).sha() != config.sha(), "options are in the identity"
 
 

@@ -27,6 +27,7 @@ def _doc(samples, batch=1, status="ok", validity="VALID", network="net", rss=100
             "memory": {"peak_rss_bytes": rss}, "timing": {"profile": {"name": profile}, "clock": "host",
                                                           "copies_included": False},
             "backend": {"options": {"threads": 2}}, "stats": {"p50_ms": float(np.median(samples)),
+                                                              "p99_ms": float(np.percentile(samples, 99)),
                                                               "throughput_ips": 1e3 / float(np.median(samples))}}
 
 

@@ -1,19 +1,26 @@
+import sys
+from pathlib import Path
+
 import pytest
 
+from benchbed.core.cell import Cell
+from benchbed.core.job import Job
 from benchbed.launchers.process import run_cell
 from benchbed.measure.timing import PROFILES
 
+FAULTY_WORKER = Path(__file__).parent / "helpers" / "faulty_worker.py"
 
-def _job(tmp_path, fault=None, backend="null"):
+
+def _job(tmp_path, backend="null"):
     artifact = tmp_path / "none.onnx"
     artifact.write_bytes(b"")
-    job = {"cell": {"network": "n", "backend": backend, "precision": "fp32", "scenario": "single-stream", "batch": 1},
-           "artifact": str(artifact), "reference": None, "parity_seed": 0, "parity_tolerance": 1e-4,
-           "resolution": 16, "profile": PROFILES["quick"].to_dict(),
-           "backend_options": {"threads": 1, "io_binding": True, "extra": {}}, "network_info": {"phi": 0}}
-    if fault:
-        job["fault"] = fault
-    return job
+    return Job(Cell("n", backend, "fp32", "single-stream", 1), 16, PROFILES["quick"].to_dict(),
+               {"threads": 1, "io_binding": True, "extra": {}}, parity_tolerance=1e-4, network_info={"phi": 0},
+               artifact=str(artifact), parity_seed=0)
+
+
+def _faulty(fault: str) -> list[str]:
+    return [sys.executable, str(FAULTY_WORKER), fault]
 
 
 def test_null_backend_cell_measures_the_harness(tmp_path):
@@ -28,12 +35,12 @@ def test_null_backend_cell_measures_the_harness(tmp_path):
 
 @pytest.mark.parametrize("fault,needle", [("kill", "SIGKILL (out of memory?)"), ("segv", "SIGSEGV")])
 def test_a_crashing_worker_is_one_failed_cell(tmp_path, fault, needle):
-    doc = run_cell(_job(tmp_path, fault), timeout=60)
+    doc = run_cell(_job(tmp_path), timeout=60, worker=_faulty(fault))
     assert doc["status"] == "failed" and needle in doc["error"]
 
 
 def test_a_hanging_worker_is_killed_at_the_timeout(tmp_path):
-    doc = run_cell(_job(tmp_path, "hang"), timeout=3)
+    doc = run_cell(_job(tmp_path), timeout=3, worker=_faulty("hang"))
     assert doc["status"] == "failed" and "timed out after 3s" in doc["error"]
 
 

@@ -5,7 +5,8 @@ import onnx
 import pytest
 
 from benchbed.core.errors import BenchbedError
-from benchbed.artifacts.export import artifact_paths, export_network, onnx_outputs
+from benchbed.artifacts.export import artifact_paths, export_network
+from benchbed.artifacts.parity import onnx_outputs
 from benchbed.artifacts.synthetic import synthetic_images
 
 

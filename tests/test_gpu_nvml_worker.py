@@ -70,10 +70,13 @@ def test_no_nvml_means_no_tracker(monkeypatch):
     assert NvmlTracker.open() is None
 
 
-def _job(tmp_path, backend, artifact, batch=2):
-    return {"cell": {"backend": backend, "scenario": "single-stream", "batch": batch, "precision": "fp32"},
-            "profile": PROFILE, "backend_options": {"threads": None, "io_binding": True, "extra": {}},
-            "artifact": str(artifact), "reference": None, "resolution": 8, "max_batch": 4}
+def _job(tmp_path, backend, artifact, batch=2, scenario="single-stream", mlperf=None):
+    from benchbed.core.cell import Cell
+    from benchbed.core.job import Job, MlperfSettings
+
+    return Job(Cell("tiny", backend, "fp32", scenario, batch), 8, PROFILE,
+               {"threads": None, "io_binding": True, "extra": {}}, artifact=str(artifact), max_batch=4,
+               **({"mlperf": MlperfSettings(**mlperf)} if mlperf else {}))
 
 
 def test_worker_records_nvml_and_cuda_event_times_for_a_gpu_cell(monkeypatch, tmp_path):
@@ -101,17 +104,15 @@ def test_worker_cpu_cell_has_no_gpu_sections(monkeypatch, tmp_path):
 
 
 def _loadgen_job(tmp_path, backend, artifact, scenario="mlperf-singlestream", batch=1):
-    job = _job(tmp_path, backend, artifact, batch)
-    job["cell"]["scenario"] = scenario
-    job["mlperf"] = {"duration_ms": 300, "strict": False, "sla_ms": None, "percentile": None,
-                     "max_queue_delay_ms": 1.0, "log_dir": str(tmp_path / "loadgen" / backend)}
-    return job
+    return _job(tmp_path, backend, artifact, batch, scenario,
+                {"duration_ms": 300, "strict": False, "sla_ms": None, "percentile": None,
+                 "max_queue_delay_ms": 1.0, "log_dir": str(tmp_path / "loadgen" / backend)})
 
 
 @pytest.mark.parametrize("scenario,batch", [("mlperf-singlestream", 1), ("mlperf-offline", 2)])
 def test_loadgen_gpu_cell_records_nvml_and_device_times(monkeypatch, tmp_path, scenario, batch):
     pytest.importorskip("mlperf_loadgen")
-    from benchbed.measure import nvml as nvml_module
+    from benchbed.measure.trackers import nvml as nvml_module
     from benchbed.launchers.worker import measure
 
     fake = install(monkeypatch, "11.4.0.106", nvml={"sm_clock": lambda t: 1980 if t < 0.1 else 1200})
@@ -138,12 +139,13 @@ def test_loadgen_gpu_cell_records_nvml_and_device_times(monkeypatch, tmp_path, s
 def test_loadgen_cpu_cell_has_no_gpu_sections(monkeypatch, tmp_path):
     pytest.importorskip("mlperf_loadgen")
     from benchbed.launchers import worker
+    from benchbed.scenarios.mlperf.scenario import MLPerf
 
     install(monkeypatch, "11.4.0.106", nvml={})
     seen = []
-    real = worker._measure_loadgen
-    monkeypatch.setattr(worker, "_measure_loadgen", lambda job, runner, on_start=None: (
-        seen.append((type(runner).__name__, on_start)), real(job, runner, on_start))[1])
+    real = MLPerf._loadgen
+    monkeypatch.setattr(MLPerf, "_loadgen", lambda self, context, runner, on_start: (
+        seen.append((type(runner).__name__, on_start)), real(self, context, runner, on_start))[1])
     artifact = tiny_onnx(tmp_path / "models" / "tiny" / "fp32.onnx")
     doc = worker.measure(_loadgen_job(tmp_path, "onnxruntime", artifact))
     assert doc["status"] == "ok" and "nvml" not in doc and "device_samples_ms" not in doc["timing"]

@@ -319,20 +319,26 @@ def test_probe_without_a_driver_and_without_creating_a_context(monkeypatch):
     assert "TensorRT is not installed" in get_backend("tensorrt").probe()[1]
 
 
+def _job_for_profile(scenario: str, batch: int):
+    from benchbed.core.cell import Cell
+    from benchbed.core.job import Job
+
+    return Job(Cell("n", "tensorrt", "fp32", scenario, batch), 8, {}, {}, max_batch=16)
+
+
 def test_profile_is_tuned_for_the_cells_batch_like_trtexec_shapes():
     from benchbed.backends import BackendOptions, get_backend
     from benchbed.backends.tensorrt.options import TrtOptions
     from benchbed.launchers.worker import _with_profile_batch
 
     backend = get_backend("tensorrt")
-    job = {"cell": {"scenario": "single-stream", "batch": 1}, "max_batch": 16}
+    job = _job_for_profile("single-stream", 1)
     extra = _with_profile_batch(backend, BackendOptions(), job).extra
     assert extra == {"max_batch": 16, "opt_batch": 1}
     options = TrtOptions.from_extra(extra)
     assert (options.opt_batch, options.max_batch) == (1, 16)
-    offline = _with_profile_batch(backend, BackendOptions(), {"cell": {"scenario": "offline", "batch": 8}, "max_batch": 16})
+    offline = _with_profile_batch(backend, BackendOptions(), _job_for_profile("offline", 8))
     assert offline.extra["opt_batch"] == 8
-    mlperf = _with_profile_batch(backend, BackendOptions(), {"cell": {"scenario": "mlperf-server", "batch": 1},
-                                                             "max_batch": 16})
+    mlperf = _with_profile_batch(backend, BackendOptions(), _job_for_profile("mlperf-server", 1))
     assert "opt_batch" not in mlperf.extra  # the batcher's batches vary: tuned for the largest
     assert _with_profile_batch(get_backend("onnxruntime"), BackendOptions(), job).extra == {}

@@ -35,10 +35,12 @@ def _job(artifact, extra=None, batch=2):
     from benchbed.artifacts.export import PARITY_SEED
 
     path, resolution = artifact
-    return {"cell": {"backend": "torch-cuda", "scenario": "single-stream", "batch": batch, "precision": "fp32"},
-            "profile": PROFILE, "backend_options": {"threads": None, "io_binding": True, "extra": extra or {}},
-            "artifact": str(path), "reference": str(path.parent / "reference_outputs.npy"),
-            "parity_seed": PARITY_SEED, "parity_tolerance": 1e-4, "resolution": resolution, "max_batch": 4}
+    from benchbed.core.cell import Cell
+    from benchbed.core.job import Job
+
+    return Job(Cell("tiny", "torch-cuda", "fp32", "single-stream", batch), resolution, PROFILE,
+               {"threads": None, "io_binding": True, "extra": extra or {}}, parity_tolerance=1e-4, max_batch=4,
+               artifact=str(path), reference=str(path.parent / "reference_outputs.npy"), parity_seed=PARITY_SEED)
 
 
 def _runner(artifact, **extra):

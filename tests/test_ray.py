@@ -86,7 +86,9 @@ def test_local_ray_cluster_sweep(tmp_path):
 def head_node(tmp_path):
     ray = shutil.which("ray", path=str(Path(sys.executable).parent))
     port = _free_port()
-    env = dict(os.environ, RAY_ADDRESS="", **NO_TOKEN, **LOOPBACK)
+    from benchbed.launchers.ray import LOCAL_CLUSTER_ENV  # its dashboard would query cloud metadata services
+
+    env = dict(os.environ, RAY_ADDRESS="", **NO_TOKEN, **LOOPBACK, **LOCAL_CLUSTER_ENV)
     started = subprocess.run(
         [ray, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
          "--resources", json.dumps({"benchbed_cpu_node": 1, "hw:testbox": 1}), "--include-dashboard=false",

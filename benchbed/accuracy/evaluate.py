@@ -68,11 +68,9 @@ def torch_predictor(spec, weights: str) -> Predict:
     """The PyTorch module for ``spec`` with ``weights`` loaded strictly, in eval mode."""
     import torch
 
-    from benchbed.networks import build_model
+    from benchbed.networks import build_network
 
-    s = spec.scaling
-    model = build_model(s.phi, s.mode, alpha=s.alpha, beta=s.beta, gamma=s.gamma, weights=weights,
-                        **{k: getattr(s, k) for k in s.overrides})
+    model = build_network(spec, weights=weights)
 
     def predict(batch: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
@@ -84,19 +82,11 @@ def torch_predictor(spec, weights: str) -> Predict:
 def onnx_predictor(spec, weights: str, precision: str, models_dir: str | Path,
                    progress: Callable[[str], None] = lambda message: None) -> Predict:
     """The ``precision`` ONNX artifact of ``spec`` exported with ``weights`` (cached), run by onnxruntime."""
-    import onnxruntime as ort
-
-    from benchbed.artifacts.export import INPUT_NAME, OUTPUT_NAME, export_network
+    from benchbed.artifacts.export import export_network
+    from benchbed.artifacts.parity import cpu_predictor
 
     artifact = export_network(spec, precision, models_dir, weights=weights, progress=progress)
-    session = ort.InferenceSession(str(artifact.path), providers=["CPUExecutionProvider"])
-    feed_type = np.float16 if session.get_inputs()[0].type == "tensor(float16)" else np.float32
-
-    def predict(batch: np.ndarray) -> np.ndarray:
-        (out,) = session.run([OUTPUT_NAME], {INPUT_NAME: batch.astype(feed_type)})
-        return np.asarray(out, dtype=np.float32)
-
-    return predict
+    return cpu_predictor(artifact.path)
 
 
 def spread(samples: list[Sample], limit: int | None) -> list[Sample]:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from benchbed.artifacts.synthetic import IMAGENET_MEAN, IMAGENET_STD
 from benchbed.core.errors import BenchbedError
 
-MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+MEAN, STD = IMAGENET_MEAN, IMAGENET_STD
 INTERPOLATIONS = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC,
                   "nearest": Image.Resampling.NEAREST}
 #: timm's default crop_pct for networks without a published eval transform (resize = crop / 0.875)

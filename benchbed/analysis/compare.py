@@ -12,15 +12,14 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from benchbed.sweep.store import cell_key
+from benchbed.core.cell import cell_key
+from benchbed.core.environment import COMPARABLE_FIELDS
+from benchbed.core.result import memory_bytes
 
 VERDICTS = ("slower", "more memory", "faster", "less memory", "no significant change", "incomparable",
             "new failure", "fixed", "failed", "missing", "new")
 DEFAULT_FAIL_ON = ("slower", "more memory", "new failure")
 
-#: environment fields whose difference makes two results incomparable
-ENV_FIELDS = ("cpu_model", "cpu_speed_flags", "physical_cores", "logical_cores", "affinity_cores", "memory_bytes",
-              "machine", "python", "versions", "gpus")
 
 
 @dataclass(frozen=True)
@@ -130,7 +129,7 @@ def compare_samples(base: list[list[float]], current: list[list[float]], thresho
 
 def _env_differences(base_env: dict, current_env: dict) -> list[str]:
     diffs = []
-    for key in ENV_FIELDS:
+    for key in COMPARABLE_FIELDS:
         if base_env.get(key) != current_env.get(key):
             if key == "versions":
                 a, b = base_env.get(key) or {}, current_env.get(key) or {}
@@ -209,8 +208,8 @@ def _compare_one(key: str, base: list[tuple[dict, dict]], current: list[tuple[di
     throughput = compare_samples([[batch * 1e3 / s for s in run] for run in base_lat],
                                  [[batch * 1e3 / s for s in run] for run in cur_lat],
                                  t.throughput, t, higher_is_better=True, metric="throughput")
-    base_mem = float(np.median([d["memory"]["peak_rss_bytes"] for d in base_ok]))
-    cur_mem = float(np.median([d["memory"]["peak_rss_bytes"] for d in current_ok]))
+    base_mem = float(np.median([memory_bytes(d) for d in base_ok]))
+    cur_mem = float(np.median([memory_bytes(d) for d in current_ok]))
     memory = MetricChange("memory", base_mem, cur_mem, cur_mem / base_mem if base_mem else float("nan"))
     if memory.ratio > 1 + t.memory:
         memory.verdict = "more memory"

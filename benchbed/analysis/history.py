@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from benchbed.sweep.store import Store, cell_key
+from benchbed.core.cell import cell_key
+from benchbed.core.result import memory_bytes
+from benchbed.sweep.store import Store
 
 SPARK = "▁▂▃▄▅▆▇█"
-METRICS = {"p50": ("stats", "p50_ms"), "p99": ("stats", "p99_ms"), "throughput": ("stats", "throughput_ips"),
-           "memory": ("memory", "peak_rss_bytes")}
+#: How each metric is read from a result document (memory as every analysis defines it: core.result).
+METRICS = {"p50": lambda doc: doc["stats"]["p50_ms"], "p99": lambda doc: doc["stats"]["p99_ms"],
+           "throughput": lambda doc: doc["stats"]["throughput_ips"], "memory": memory_bytes}
 
 
 @dataclass
@@ -101,7 +104,7 @@ def change_points(points: list[Point], min_size: int = 3, alpha: float = 0.01, m
 def trends(store: Store, metric: str = "p50", filters: dict | None = None, min_size: int = 3,
            min_effect: float = 0.05) -> list[Trend]:
     """Every cell matching ``filters`` across all runs, oldest first, with its change points."""
-    section, name = METRICS[metric]
+    value_of = METRICS[metric]
     by_key: dict[str, Trend] = {}
     for run in store.iter_runs():
         for doc in store.results(run["run_id"]):
@@ -113,7 +116,7 @@ def trends(store: Store, metric: str = "p50", filters: dict | None = None, min_s
                 [int(cell["batch"]) * 1e3 / v for v in raw if v > 0] if metric == "throughput" else []
             key = cell_key(cell)
             by_key.setdefault(key, Trend(key, cell)).points.append(
-                Point(run["run_id"], run["created"], float(doc[section][name]), samples))
+                Point(run["run_id"], run["created"], float(value_of(doc)), samples))
     for trend in by_key.values():
         trend.change_points = change_points(trend.points, min_size=min_size, min_effect=min_effect)
     return [by_key[k] for k in sorted(by_key)]

@@ -11,20 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from benchbed.accuracy.lookup import AccuracyBook, AccuracyMatch
-
-
-def hardware_name(doc: dict, environment: dict) -> str:
-    """The Ray hardware label, else the GPU a GPU cell ran on, else the CPU model and its physical cores."""
-    cell = doc["cell"]
-    if cell.get("hardware"):
-        return str(cell["hardware"])
-    gpus = environment.get("gpus") or []
-    device = str((doc.get("timing") or {}).get("device") or "cpu")
-    if gpus and device.startswith("cuda"):
-        index = int(device.split(":")[1]) if ":" in device else 0
-        return str(gpus[min(index, len(gpus) - 1)].get("name"))
-    cores = environment.get("physical_cores")
-    return f"{environment.get('cpu_model') or 'unknown CPU'}" + (f" ({cores} cores)" if cores else "")
+from benchbed.core.result import device_memory_bytes, hardware_name
 
 
 def accuracy_precision(doc: dict) -> str:
@@ -67,10 +54,6 @@ class Point:
     def ok(self) -> bool:
         return self.status == "ok" and self.validity == "VALID"
 
-    @property
-    def label(self) -> str:
-        return f"{self.network} · {self.backend} · {self.precision} · b{self.batch}"
-
     def latency_ms(self, percentile: float) -> float | None:
         """Any latency percentile, from the raw samples when the stored statistics lack it."""
         stats = self.doc.get("stats") or {}
@@ -79,10 +62,6 @@ class Point:
             return float(stats[key])
         samples = self.doc.get("samples_ms") or []
         return float(np.percentile(samples, percentile)) if samples else None
-
-    def metric(self, name: str) -> float | None:
-        return {"p50": self.p50_ms, "p99": self.p99_ms, "throughput": self.throughput_ips,
-                "memory": self.memory_bytes, "energy": self.energy_j_per_image}.get(name)
 
     @property
     def sustained_ips(self) -> float | None:
@@ -96,7 +75,7 @@ class Point:
 
     @property
     def memory_bytes(self) -> int | None:
-        """Device memory where the backend reports it (GPUs), else the worker's peak RSS."""
+        """Device memory where the backend reports it (GPUs), else the worker's peak RSS (as core.result)."""
         return self.device_memory_bytes or self.peak_rss_bytes
 
 
@@ -104,14 +83,6 @@ def _energy_per_image(doc: dict) -> float | None:
     """Joules per image from the NVML tracker's total-energy difference (GPU cells), else None."""
     value = (doc.get("nvml") or {}).get("energy_per_image_mj")
     return float(value) / 1000.0 if value is not None else None
-
-
-def _device_memory(doc: dict) -> int | None:
-    device = (doc.get("memory") or {}).get("device") or {}
-    for key in ("peak_used_bytes", "used_by_activation_bytes", "activation_bytes"):
-        if device.get(key):
-            return int(device[key])
-    return None
 
 
 def to_point(doc: dict, environment: dict, book: AccuracyBook | None = None) -> Point:
@@ -126,7 +97,7 @@ def to_point(doc: dict, environment: dict, book: AccuracyBook | None = None) -> 
         stats = doc["stats"]
         point.p50_ms, point.p99_ms, point.throughput_ips = stats["p50_ms"], stats["p99_ms"], stats["throughput_ips"]
         point.peak_rss_bytes = (doc.get("memory") or {}).get("peak_rss_bytes")
-        point.device_memory_bytes = _device_memory(doc)
+        point.device_memory_bytes = device_memory_bytes(doc)
         point.energy_j_per_image = _energy_per_image(doc)
     point.accuracy_precision = accuracy_precision(doc)
     if book is not None:

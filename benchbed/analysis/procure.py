@@ -157,7 +157,7 @@ def latest_per_cell(runs: list[tuple[dict, list[dict]]]) -> list[tuple[dict, dic
     picking the best of repeated runs would be an optimistic answer."""
     from benchbed.analysis.points import accuracy_precision
     from benchbed.analysis.sources import doc_environment
-    from benchbed.sweep.store import cell_key
+    from benchbed.core.cell import cell_key
 
     newest: dict[tuple, tuple[float, dict, dict]] = {}
     for run, docs in runs:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchbed.core.errors import BenchbedError
+from benchbed.core.result import check_documents
 from benchbed.sweep.store import RESULTS_FORMAT, Store, check_run_id
 
 
@@ -32,31 +33,7 @@ def _from_results_json(path: Path) -> tuple[dict, list[dict]]:
     if not isinstance(data["run"], dict):
         raise BenchbedError(f"{path}: its run is not an object (damaged, or not written by benchbed)")
     check_run_id(data["run"].get("run_id"), str(path))
-    results = data.get("results") or []
-    for index, doc in enumerate(results):
-        problem = _document_problem(doc)
-        if problem:
-            raise BenchbedError(f"{path}: result {index + 1} {problem} (damaged, or not written by benchbed)")
-    return data["run"], results
-
-
-_CELL_FIELDS = ("network", "backend", "precision", "scenario", "batch")
-_STATS_FIELDS = ("p50_ms", "p99_ms", "throughput_ips")
-
-
-def _document_problem(doc) -> str | None:
-    """What a results.json entry lacks that every analysis reads, or None: a copied file is untrusted input."""
-    if not isinstance(doc, dict) or not isinstance(doc.get("cell"), dict):
-        return "has no cell"
-    missing = [k for k in _CELL_FIELDS if k not in doc["cell"]]
-    if missing:
-        return f"has a cell without {', '.join(missing)}"
-    if "status" not in doc:
-        return "has no status"
-    if doc["status"] == "ok" and not (isinstance(doc.get("stats"), dict)
-                                      and all(k in doc["stats"] for k in _STATS_FIELDS)):
-        return "is ok but lacks its statistics"
-    return None
+    return data["run"], check_documents(data.get("results") or [], str(path))
 
 
 def doc_environment(doc: dict, run: dict) -> dict:

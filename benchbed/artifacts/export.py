@@ -22,12 +22,12 @@ from benchbed.networks import NetworkSpec
 from benchbed.core.files import atomic_write_json, ensure_writable_dir, read_json, sha256_file, sha256_json
 from benchbed.core.errors import BenchbedError
 from benchbed.artifacts.precision import TransformOptions, get_precision
+from benchbed.artifacts.parity import INPUT_NAME, OUTPUT_NAME, onnx_outputs, parity_figures
 from benchbed.artifacts.synthetic import synthetic_images
 from benchbed.core.versions import library_versions
 
 OPSET = 17
 MANIFEST_FORMAT = 1
-INPUT_NAME, OUTPUT_NAME = "images", "logits"
 PARITY_BATCH = 3  # differs from the tracing batch (2): proves the batch axis is really dynamic
 PARITY_SEED = 12345
 
@@ -40,10 +40,6 @@ class Artifact:
 
     path: Path
     manifest: dict
-
-    @property
-    def precision(self) -> str:
-        return self.manifest["precision"]
 
     @property
     def sha256(self) -> str:
@@ -83,36 +79,6 @@ def cached_artifact(onnx_path: Path, manifest_path: Path, key: dict) -> tuple[Ar
     if sha256_file(onnx_path) != manifest.get("sha256"):
         return None, "corrupt"
     return Artifact(onnx_path, manifest), "hit"
-
-
-def onnx_outputs(path: Path, images: np.ndarray, threads: int | None = None) -> np.ndarray:
-    """Run ``images`` through ``path`` with onnxruntime on the CPU."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = threads
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    feed_type = np.float16 if session.get_inputs()[0].type == "tensor(float16)" else np.float32
-    (out,) = session.run([OUTPUT_NAME], {INPUT_NAME: images.astype(feed_type)})
-    return np.asarray(out, dtype=np.float32)
-
-
-def parity_figures(candidate: np.ndarray, reference: np.ndarray) -> dict:
-    """How far ``candidate`` is from ``reference``: relative max error, cosine, top-1 agreement."""
-    diff = np.abs(candidate.astype(np.float64) - reference.astype(np.float64))
-    scale = float(np.max(np.abs(reference))) or 1.0
-    a, b = candidate.reshape(len(candidate), -1), reference.reshape(len(reference), -1)
-    cos = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1) + 1e-30)
-    return {
-        "max_abs_error": float(diff.max()),
-        "max_rel_error": float(diff.max() / scale),
-        "mean_abs_error": float(diff.mean()),
-        "min_cosine": float(cos.min()),
-        "top1_agreement": float(np.mean(a.argmax(1) == b.argmax(1))),
-        "reference_std": float(reference.std()),
-        "batch": int(len(reference)),
-    }
 
 
 def _check_parity(precision: str, figures: dict) -> dict:
@@ -202,12 +168,10 @@ def export_network(
     ref_path = onnx_path.parent / "reference_outputs.npy"
     try:
         if parent is None:
-            from benchbed.networks import build_model
+            from benchbed.networks import build_network
 
             progress(f"{spec.name} fp32: building the network")
-            model = build_model(spec.scaling.phi, spec.scaling.mode, alpha=spec.scaling.alpha, beta=spec.scaling.beta,
-                                gamma=spec.scaling.gamma, weights=weights, seed=seed,
-                                **{k: getattr(spec.scaling, k) for k in spec.scaling.overrides})
+            model = build_network(spec, weights=weights, seed=seed)
             reference = _torch_reference(spec, lambda: model, onnx_path.parent)
             progress(f"{spec.name} fp32: exporting to ONNX")
             _export_torch(model, spec, tmp_path)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32).reshape(1, 3, 1, 1)
-IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32).reshape(1, 3, 1, 1)
+#: The ImageNet per-channel mean and std every EfficientNet eval transform normalises with (RGB order).
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
 
 def synthetic_images(batch: int, resolution: int, seed: int = 0) -> np.ndarray:
@@ -28,4 +29,4 @@ def synthetic_images(batch: int, resolution: int, seed: int = 0) -> np.ndarray:
     smooth = smooth[:, :, :resolution, :resolution]
     noise = rng.normal(0.0, 0.05, size=smooth.shape).astype(np.float32)
     pixels = np.clip(smooth + noise, 0.0, 1.0)
-    return ((pixels - IMAGENET_MEAN) / IMAGENET_STD).astype(np.float32)
+    return ((pixels - IMAGENET_MEAN.reshape(1, 3, 1, 1)) / IMAGENET_STD.reshape(1, 3, 1, 1)).astype(np.float32)

@@ -111,8 +111,11 @@ def environment() -> dict:
     return env
 
 
+#: The environment fields whose difference makes two results incomparable (not the hostname or the commit).
+COMPARABLE_FIELDS = ("cpu_model", "cpu_speed_flags", "physical_cores", "logical_cores", "affinity_cores",
+                     "memory_bytes", "machine", "python", "versions", "gpus")
+
+
 def fingerprint(env: dict) -> str:
-    """A short hash of the fields that make two runs comparable (not the hostname or the commit)."""
-    keys = ("cpu_model", "cpu_speed_flags", "physical_cores", "logical_cores", "affinity_cores", "memory_bytes",
-            "machine", "python", "versions", "gpus")
-    return sha256_json({k: env.get(k) for k in keys})[:16]
+    """A short hash of the comparable fields: runs with equal fingerprints may be compared."""
+    return sha256_json({k: env.get(k) for k in COMPARABLE_FIELDS})[:16]

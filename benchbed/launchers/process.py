@@ -1,6 +1,6 @@
-"""Run one cell in a fresh worker process with a timeout (the local executor).
+"""Run one job in a fresh worker process with a timeout.
 
-A crash, a hang past the timeout or an out-of-memory kill becomes one failed result with its reason.
+A crash, a hang past the timeout or an out-of-memory kill becomes one :class:`Failure` with its reason.
 The worker dies with its parent (PR_SET_PDEATHSIG on Linux), so a killed sweep leaves no orphans.
 """
 
@@ -14,9 +14,14 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from benchbed.core.files import read_json
+from benchbed.core.job import Job
+from benchbed.core.result import Failure
+
+#: ``WORKER_COMMAND JOB.json RESULT.json``
+WORKER_COMMAND = (sys.executable, "-m", "benchbed.launchers.worker")
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
@@ -26,13 +31,13 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         pass
 
 
-def run_cell(job: dict, timeout: float, on_phase: Callable[[str], None] = lambda p: None) -> dict:
-    """Measure ``job`` in a spawned ``benchbed.launchers.worker`` and return its result document."""
+def run_cell(job: Job, timeout: float, on_phase: Callable[[str], None] = lambda p: None,
+             worker: Sequence[str] = WORKER_COMMAND) -> dict:
+    """Measure ``job`` in a spawned worker and return its result document (a failure document on any fault)."""
     with tempfile.TemporaryDirectory(prefix="benchbed-cell-") as tmp:
-        job = dict(job, result_path=str(Path(tmp) / "result.json"))
-        job_path = Path(tmp) / "job.json"
-        job_path.write_text(json.dumps(job))
-        proc = subprocess.Popen([sys.executable, "-m", "benchbed.launchers.worker", str(job_path)], stdout=subprocess.PIPE,
+        job_path, result_path = Path(tmp) / "job.json", Path(tmp) / "result.json"
+        job_path.write_text(json.dumps(job.to_json()))
+        proc = subprocess.Popen([*worker, str(job_path), str(result_path)], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True,
                                 start_new_session=True,  # Ctrl-C reaches the sweep only; it stops the worker
                                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
@@ -63,7 +68,7 @@ def run_cell(job: dict, timeout: float, on_phase: Callable[[str], None] = lambda
             raise
         for reader in readers:
             reader.join(timeout=5)
-        result = read_json(job["result_path"])
+        result = read_json(result_path)
         if result is not None:
             return result
         if code < 0:
@@ -73,9 +78,8 @@ def run_cell(job: dict, timeout: float, on_phase: Callable[[str], None] = lambda
         return _failed(job, f"worker exited with code {code} and no result", stderr_tail)
 
 
-def _failed(job: dict, reason: str, stderr_tail: list[str] | None = None) -> dict:
-    return {"status": "failed", "cell": job["cell"], "error": reason, "stderr_tail": stderr_tail or [],
-            "network_info": job.get("network_info")}
+def _failed(job: Job, reason: str, stderr_tail: list[str] | None = None) -> dict:
+    return Failure(job.cell, reason, job.network_info, tuple(stderr_tail or ())).to_json()
 
 
-__all__ = ["run_cell"]
+__all__ = ["WORKER_COMMAND", "run_cell"]

@@ -13,27 +13,54 @@ that cell: Ray retries it (``--ray-retries``), and a cell that still fails is re
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
 from benchbed.core.errors import BenchbedError
+from benchbed.core.job import Job
+from benchbed.core.result import Failure
 
 CPU_NODE_RESOURCE = "benchbed_cpu_node"
 #: Ray's switch that, set to 0, makes it treat this machine as a single loopback-only node
 LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 GPU_BACKENDS = ("tensorrt", "onnxruntime-cuda", "onnxruntime-trt")
+#: A cluster benchbed starts on this machine sends HTTP nowhere. Ray's dashboard process (started even with
+#: include_dashboard=False, to host its usage-stats module) asks the cloud metadata services
+#: (169.254.169.254, metadata.google.internal) which cloud it runs on, whether or not usage stats are
+#: enabled (ray/_common/usage/usage_lib.py, get_cluster_config_to_report; seen with Ray 2.60). Every HTTP
+#: client in the cluster's processes is pointed at a closed loopback port instead, except for loopback
+#: addresses, which is all a local cluster talks to. Not for clusters on other machines: their nodes talk
+#: over real addresses.
+LOCAL_CLUSTER_ENV = {name: "http://127.0.0.1:9" for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")} | {
+    name: "127.0.0.1,localhost,::1" for name in ("no_proxy", "NO_PROXY", "no_grpc_proxy")}
 
 
-def _remote_cell(job: dict, timeout: float) -> dict:
-    """Runs on a Ray node: export if needed, measure in a worker process, attach the node's environment."""
-    from benchbed.launchers.process import run_cell
+def _remote_cell(job_json: dict, timeout: float) -> dict:
+    """Runs on a Ray node: export if needed, measure in a worker process, attach the node's environment.
+    The job travels as JSON (never pickle), as it does to a local worker."""
     from benchbed.core.environment import environment
-    from benchbed.sweep.run import export_failure, resolve_artifact
+    from benchbed.launchers.base import export_failure, resolve_artifact
+    from benchbed.launchers.process import run_cell
 
-    job = resolve_artifact(job)
-    document = export_failure(job) if "export_error" in job else run_cell(job, timeout)
+    job = resolve_artifact(Job.from_json(job_json))
+    document = export_failure(job) if job.export_error else run_cell(job, timeout)
     document["environment"] = environment()
     return document
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]):
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _check_reachable(address: str, timeout: float = 5.0) -> None:
@@ -77,8 +104,9 @@ class RayExecutor:
                     loopback = {"_node_ip_address": "127.0.0.1"} if host in ("127.0.0.1", "localhost") else {}
                     ray.init(address=address, log_to_driver=False, **loopback)
                 else:  # a private local cluster, bound to the loopback address only
-                    ray.init(num_cpus=local_cpus, resources={CPU_NODE_RESOURCE: 1}, include_dashboard=False,
-                             _node_ip_address="127.0.0.1", log_to_driver=False)
+                    with _environment(LOCAL_CLUSTER_ENV):  # inherited by the cluster's processes only
+                        ray.init(num_cpus=local_cpus, resources={CPU_NODE_RESOURCE: 1}, include_dashboard=False,
+                                 _node_ip_address="127.0.0.1", log_to_driver=False)
             except Exception as exc:  # ConnectionError, RuntimeError ... from ray.init
                 raise BenchbedError(f"cannot start or reach the Ray cluster {address or '(local)'}: "
                                     f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
@@ -86,7 +114,7 @@ class RayExecutor:
         else:
             self._owns_ray = False
         self._task = ray.remote(_remote_cell)
-        self._pending: dict[Any, tuple[dict, str]] = {}
+        self._pending: dict[Any, Job] = {}
         self._check_hardware()
 
     def _check_hardware(self) -> None:
@@ -97,10 +125,11 @@ class RayExecutor:
                 raise BenchbedError(f"--hardware {hw}: no node in the cluster offers {key!r} "
                                     f"(known: {', '.join(sorted(k for k in resources if ':' in k)) or 'none'})")
 
-    def _resources(self, job: dict, hardware: str | None) -> dict:
+    def _resources(self, job: Job) -> dict:
         options: dict = {"max_retries": self.retries, "retry_exceptions": False}
         custom: dict = {}
-        if job["cell"]["backend"] in GPU_BACKENDS:
+        hardware = job.cell.hardware
+        if job.cell.backend in GPU_BACKENDS:
             options["num_gpus"] = 1
             options["num_cpus"] = 1
         elif CPU_NODE_RESOURCE in self.ray.cluster_resources():
@@ -115,25 +144,24 @@ class RayExecutor:
             options["resources"] = custom
         return options
 
-    def submit(self, job: dict, label: str) -> None:
-        options = self._resources(job, job["cell"].get("hardware"))
-        self._pending[self._task.options(**options).remote(job, self.timeout)] = (job, label)
+    def submit(self, job: Job) -> None:
+        self._pending[self._task.options(**self._resources(job)).remote(job.to_json(), self.timeout)] = job
 
     def pending(self) -> int:
         return len(self._pending)
 
-    def next_done(self) -> tuple[str, dict]:
+    def next_done(self) -> tuple[Job, dict]:
         ready, _ = self.ray.wait(list(self._pending), num_returns=1)
         ref = ready[0]
-        job, label = self._pending.pop(ref)
+        job = self._pending.pop(ref)
         try:
             document = self.ray.get(ref)
         except Exception as exc:  # the node or its worker died, retries exhausted
             reason = type(exc).__name__
             detail = str(exc).strip().splitlines()
-            document = {"status": "failed", "cell": job["cell"], "network_info": job.get("network_info"),
-                        "error": f"Ray task lost: {reason}" + (f" ({detail[0][:200]})" if detail else "")}
-        return label, document
+            document = Failure(job.cell, f"Ray task lost: {reason}" + (f" ({detail[0][:200]})" if detail else ""),
+                               job.network_info).to_json()
+        return job, document
 
     def close(self) -> None:
         for ref in list(self._pending):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import asdict, dataclass, field
 import warnings
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,8 @@ from benchbed.networks.scaling import PAPER_ALPHA, PAPER_BETA, PAPER_GAMMA, Scal
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["BASELINES", "EFFICIENTNET_B0", "NetworkSpec", "build_spec", "count_cost", "network_spec", "build_model",
+__all__ = ["BASELINES", "EFFICIENTNET_B0", "NetworkRecipe", "NetworkSpec", "build_spec", "count_cost", "network_spec",
+           "build_network", "build_model",
            "load_weights", "read_state_dict"]
 
 
@@ -34,6 +36,57 @@ def network_spec(
         raise BenchbedError(f"unknown baseline {baseline!r}; known: {', '.join(BASELINES)}")
     scaling: ScalingSpec = scaling_spec(phi, mode, alpha, beta, gamma).with_overrides(width, depth, resolution)
     return build_spec(scaling, BASELINES[baseline])
+
+
+@dataclass(frozen=True)
+class NetworkRecipe:
+    """How to make one scaled network again anywhere (a worker, a Ray node): JSON-able, baseline included.
+
+    Every place that must rebuild a spec it was handed goes through this one value, so a coefficient or
+    the baseline cannot be dropped on the way (a spec turned back into keyword arguments by hand once
+    lost the baseline and would have built B0).
+    """
+
+    phi: float
+    mode: str = "preset"
+    alpha: float = PAPER_ALPHA
+    beta: float = PAPER_BETA
+    gamma: float = PAPER_GAMMA
+    overrides: dict = field(default_factory=dict)  # width / depth / resolution set by hand
+    baseline: str = EFFICIENTNET_B0.name
+
+    @classmethod
+    def of(cls, spec: NetworkSpec) -> "NetworkRecipe":
+        s = spec.scaling
+        return cls(s.phi, s.mode, s.alpha, s.beta, s.gamma, {k: getattr(s, k) for k in s.overrides}, spec.baseline)
+
+    def spec(self) -> NetworkSpec:
+        return network_spec(self.phi, self.mode, alpha=self.alpha, beta=self.beta, gamma=self.gamma,
+                            baseline=self.baseline, **self.overrides)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "NetworkRecipe":
+        return cls(**data)
+
+
+def build_network(spec: NetworkSpec, weights: str | None = None, calibrate: bool = True,
+                  seed: int = 0) -> "torch.nn.Module":
+    """The torch module of an already scaled ``spec`` (see :func:`build_model`)."""
+    import torch
+
+    from benchbed.networks.calibration import calibrate_batchnorm
+    from benchbed.networks.network import EfficientNet
+
+    torch.manual_seed(seed)
+    model = EfficientNet(spec)
+    if weights is not None:
+        load_weights(model, weights)
+    elif calibrate:
+        calibrate_batchnorm(model, spec.resolution, seed=seed)
+    return model.eval()
 
 
 def build_model(
@@ -59,20 +112,9 @@ def build_model(
     ``weights`` (a torchvision-compatible state dict, ``.pt``/``.pth`` or ``.safetensors``) it is loaded
     with ``strict=True``.
     """
-    import torch
-
-    from benchbed.networks.calibration import calibrate_batchnorm
-    from benchbed.networks.network import EfficientNet
-
     spec = network_spec(phi, mode, alpha=alpha, beta=beta, gamma=gamma, width=width, depth=depth,
                         resolution=resolution)
-    torch.manual_seed(seed)
-    model = EfficientNet(spec)
-    if weights is not None:
-        load_weights(model, weights)
-    elif calibrate:
-        calibrate_batchnorm(model, spec.resolution, seed=seed)
-    return model.eval()
+    return build_network(spec, weights, calibrate, seed)
 
 
 def read_state_dict(path: str) -> dict:

@@ -32,6 +32,9 @@ def latency_objective(backend: str = "onnxruntime", models_dir: str = "models", 
                       threads: int | None = None) -> Objective:
     """Measured p50 latency (ms, batch 1) of the candidate, exported and timed in a fresh worker."""
     from benchbed.backends import resolve_backend
+    from benchbed.artifacts.precision import get_precision
+    from benchbed.core.cell import Cell
+    from benchbed.core.job import Job
     from benchbed.launchers.process import run_cell
     from benchbed.artifacts.export import PARITY_SEED, export_network
     from benchbed.measure.timing import get_profile
@@ -41,11 +44,11 @@ def latency_objective(backend: str = "onnxruntime", models_dir: str = "models", 
 
     def score(spec: NetworkSpec) -> float:
         artifact = export_network(spec, "fp32", models_dir)
-        job = {"cell": {"network": spec.name, "backend": chosen, "precision": "fp32", "scenario": "single-stream",
-                        "batch": 1},
-               "artifact": str(artifact.path), "reference": str(artifact.path.parent / "reference_outputs.npy"),
-               "parity_seed": PARITY_SEED, "parity_tolerance": 1e-4, "resolution": spec.resolution,
-               "profile": timing.to_dict(), "backend_options": {"threads": threads, "io_binding": True, "extra": {}}}
+        job = Job(Cell(spec.name, chosen, "fp32", "single-stream", 1), spec.resolution, timing.to_dict(),
+                  {"threads": threads, "io_binding": True, "extra": {}},
+                  parity_tolerance=get_precision("fp32").tolerance, network_info=spec.summary(),
+                  artifact=str(artifact.path), reference=str(artifact.path.parent / "reference_outputs.npy"),
+                  parity_seed=PARITY_SEED)
         result = run_cell(job, timeout=600)
         if result["status"] != "ok":
             raise BenchbedError(f"latency objective: measuring {spec.name} failed: {result.get('error')}")

@@ -75,7 +75,8 @@ def history_png(db: Path | None, points: list[Point], folder: Path) -> bytes | N
     if db is None or not Path(db).exists():
         return None
     from benchbed.analysis.history import plot_trends, trends
-    from benchbed.sweep.store import Store, cell_key
+    from benchbed.core.cell import cell_key
+    from benchbed.sweep.store import Store
 
     keys = {cell_key(p.doc["cell"]) for p in points}
     store = Store(db)

@@ -7,6 +7,7 @@ cell in flight, and ``--resume`` measures only the cells a run is missing.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 import time
@@ -15,7 +16,11 @@ from pathlib import Path
 from typing import Iterator
 
 from benchbed.core.files import atomic_write_json, path_inside
+from benchbed.core.cell import cell_key
 from benchbed.core.errors import BenchbedError
+from benchbed.core.result import read_result
+
+_log = logging.getLogger("benchbed.store")
 
 SCHEMA_VERSION = 1
 RESULTS_FORMAT = "benchbed-results/1"
@@ -43,12 +48,6 @@ CREATE TABLE IF NOT EXISTS results (
     PRIMARY KEY (run_id, cell_key)
 );
 """
-
-
-def cell_key(cell: dict) -> str:
-    """(network, backend, precision, scenario, batch), plus the hardware type on multi-hardware sweeps."""
-    key = "|".join(str(cell[k]) for k in ("network", "backend", "precision", "scenario", "batch"))
-    return key + (f"|{cell['hardware']}" if cell.get("hardware") else "")
 
 
 class Store:
@@ -128,12 +127,27 @@ class Store:
                  int(cell["batch"]), document["status"], validity, json.dumps(document), time.time()))
 
     def results(self, run_id: str) -> list[dict]:
-        rows = self._db.execute("SELECT document FROM results WHERE run_id=? ORDER BY created", (run_id,))
-        return [json.loads(r[0]) for r in rows]
+        """The run's result documents, each checked by the one reader (:func:`read_result`).
 
-    def done_keys(self, run_id: str, include_failed: bool = True) -> set[str]:
-        query = "SELECT cell_key FROM results WHERE run_id=?" + ("" if include_failed else " AND status='ok'")
-        return {r[0] for r in self._db.execute(query, (run_id,))}
+        A damaged row (edited by hand, a disk fault) is skipped with a one-line warning naming it, so
+        one bad row cannot break report, compare, history, procure or ``--resume`` for the whole store;
+        ``--resume`` then measures that cell again.
+        """
+        rows = self._db.execute("SELECT cell_key, document FROM results WHERE run_id=? ORDER BY created", (run_id,))
+        documents = []
+        for key, text in rows:
+            where = f"--db {self.path}: run {run_id} cell {key}"
+            try:
+                document = json.loads(text)
+                read_result(document, where)
+            except ValueError:
+                _log.warning("benchbed: skipped %s: its document is not valid JSON (damaged row)", where)
+                continue
+            except BenchbedError as exc:
+                _log.warning("benchbed: skipped a damaged row: %s", exc)
+                continue
+            documents.append(document)
+        return documents
 
     def iter_runs(self) -> Iterator[dict]:
         for row in self._db.execute("SELECT run_id FROM runs ORDER BY created"):

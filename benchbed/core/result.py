@@ -1,0 +1,173 @@
+"""What a measured cell produces: a :class:`Result` (it ran) or a :class:`Failure` (it could not).
+
+Both cross process and machine boundaries as JSON documents (``to_json``), are stored as such, and
+are read back only through :func:`read_result`, which checks every field the analyses use: a
+document from a results.json copied from elsewhere is untrusted input, and a NaN sample or a string
+batch must be refused with the file, the entry and the field named, never averaged.
+Definitions the readers must agree on (what a cell's memory is, which hardware it ran on) live here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from benchbed.core.cell import CELL_FIELDS, Cell
+from benchbed.core.errors import BenchbedError
+
+STATUSES = ("ok", "failed")
+#: Statistics every analysis reads from an ok result.
+STATS_FIELDS = ("p50_ms", "p99_ms", "throughput_ips")
+#: Sections of an ok document beyond the fixed ones, carried as they are (LoadGen, NVML, a Ray node's
+#: environment): the analyses that read them check them where they read them.
+OPTIONAL_SECTIONS = ("loadgen", "nvml", "environment")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A cell that produced no measurement, and why (export error, crash, timeout, OOM kill...)."""
+
+    cell: Cell
+    error: str
+    network_info: dict | None = None
+    stderr_tail: tuple[str, ...] = ()
+    traceback: str | None = None
+
+    status = "failed"
+
+    def to_json(self) -> dict:
+        doc = {"status": "failed", "cell": self.cell.to_dict(), "network_info": self.network_info, "error": self.error,
+               "stderr_tail": list(self.stderr_tail)}
+        if self.traceback:
+            doc["traceback"] = self.traceback
+        return doc
+
+
+@dataclass(frozen=True)
+class Result:
+    """A measured cell: statistics built from the raw samples it keeps, with its verdict and context."""
+
+    cell: Cell
+    validity: dict
+    stats: dict
+    samples_ms: list
+    timing: dict
+    memory: dict
+    host: dict
+    backend: dict
+    network_info: dict | None = None
+    parity: dict | None = None
+    first_inference_ms: float | None = None
+    sections: dict = field(default_factory=dict)
+
+    status = "ok"
+
+    @property
+    def valid(self) -> bool:
+        return self.validity.get("status") == "VALID"
+
+    @property
+    def memory_bytes(self) -> int | None:
+        return memory_bytes(self.to_json())
+
+    def to_json(self) -> dict:
+        doc = {"status": "ok", "cell": self.cell.to_dict(), "network_info": self.network_info,
+               "validity": self.validity, "stats": self.stats, "first_inference_ms": self.first_inference_ms,
+               "samples_ms": self.samples_ms, "timing": self.timing, "memory": self.memory, "parity": self.parity,
+               "host": self.host, "backend": self.backend}
+        doc.update(self.sections)
+        return doc
+
+
+def hardware_name(doc: dict, environment: dict) -> str:
+    """The Ray hardware label, else the GPU a GPU cell ran on, else the CPU model and its physical cores."""
+    cell = doc["cell"]
+    if cell.get("hardware"):
+        return str(cell["hardware"])
+    gpus = environment.get("gpus") or []
+    device = str((doc.get("timing") or {}).get("device") or "cpu")
+    if gpus and device.startswith("cuda"):
+        index = int(device.split(":")[1]) if ":" in device else 0
+        return str(gpus[min(index, len(gpus) - 1)].get("name"))
+    cores = environment.get("physical_cores")
+    return f"{environment.get('cpu_model') or 'unknown CPU'}" + (f" ({cores} cores)" if cores else "")
+
+
+def device_memory_bytes(doc: dict) -> int | None:
+    """The device memory a GPU backend reported for the cell (None on the CPU)."""
+    device = (doc.get("memory") or {}).get("device") or {}
+    for key in ("peak_used_bytes", "used_by_activation_bytes", "activation_bytes"):
+        if device.get(key):
+            return int(device[key])
+    return None
+
+
+def memory_bytes(doc: dict) -> int | None:
+    """A cell's memory, for every analysis: the device's where the backend reports it (GPUs), else the
+    worker's peak RSS."""
+    return device_memory_bytes(doc) or (doc.get("memory") or {}).get("peak_rss_bytes")
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _problem(doc) -> str | None:
+    """What makes ``doc`` unusable, or None. Checked: what every analysis reads, and its types."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("cell"), dict):
+        return "has no cell"
+    missing = [f for f in CELL_FIELDS if f not in doc["cell"]]
+    if missing:
+        return f"has a cell without {', '.join(missing)}"
+    if doc.get("status") not in STATUSES:
+        return "has no status" if "status" not in doc else f"has an unknown status {doc.get('status')!r}"
+    if doc["status"] == "failed":
+        return None if isinstance(doc.get("error", ""), str) else "error is not text"
+    stats = doc.get("stats")
+    if not (isinstance(stats, dict) and all(k in stats for k in STATS_FIELDS)):
+        return "is ok but lacks its statistics"
+    for key in STATS_FIELDS:
+        if not _finite(stats[key]) or stats[key] < 0:
+            return f"stats.{key} {stats[key]!r} is not a finite number >= 0"
+    samples = doc.get("samples_ms", [])
+    if not isinstance(samples, list):
+        return "samples_ms is not a list"
+    for index, value in enumerate(samples):
+        if not _finite(value) or value < 0:
+            return f"samples_ms[{index}] {value!r} is not a finite number >= 0"
+    for section in ("validity", "timing", "memory", "host", "backend"):
+        if not isinstance(doc.get(section, {}), dict):
+            return f"{section} is not an object"
+    if not isinstance(doc.get("validity", {}).get("status", "VALID"), str):
+        return "validity.status is not text"
+    return None
+
+
+def read_result(doc, where: str) -> Result | Failure:
+    """The one reader of result documents: a typed value, or a one-line error naming ``where`` and the field."""
+    problem = _problem(doc)
+    if problem:
+        raise BenchbedError(f"{where} {problem} (damaged, or not written by benchbed)")
+    cell = Cell.from_dict(doc["cell"], where)
+    if doc["status"] == "failed":
+        return Failure(cell, str(doc.get("error", "")), doc.get("network_info"), tuple(doc.get("stderr_tail") or ()),
+                       doc.get("traceback"))
+    return Result(cell, doc.get("validity") or {}, doc["stats"], doc.get("samples_ms", []), doc.get("timing") or {},
+                  doc.get("memory") or {}, doc.get("host") or {}, doc.get("backend") or {}, doc.get("network_info"),
+                  doc.get("parity"), doc.get("first_inference_ms"),
+                  {k: doc[k] for k in OPTIONAL_SECTIONS if k in doc})
+
+
+def check_documents(docs, where: str) -> list[dict]:
+    """Every document of a file or store checked (and duplicates of one cell refused); returned as they are."""
+    if not isinstance(docs, list):
+        raise BenchbedError(f"{where}: results is not a list (damaged, or not written by benchbed)")
+    seen: dict[str, int] = {}
+    for index, doc in enumerate(docs):
+        value = read_result(doc, f"{where}: result {index + 1}")
+        key = value.cell.key()
+        if key in seen:
+            raise BenchbedError(f"{where}: results {seen[key]} and {index + 1} are the same cell {key} "
+                                "(damaged, or not written by benchbed)")
+        seen[key] = index + 1
+    return docs

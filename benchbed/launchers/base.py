@@ -1,0 +1,50 @@
+"""What every launcher does: take jobs, make each job's artifact on the machine that measures it, run the
+job in a worker, and hand back result documents as they finish."""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+from benchbed.core.errors import BenchbedError, UnwritableFolderError
+from benchbed.core.job import Job
+from benchbed.core.result import Failure
+
+
+class Executor(Protocol):
+    """Runs submitted jobs; ``next_done`` blocks until one finishes and returns its result document."""
+
+    def submit(self, job: Job) -> None: ...
+
+    def pending(self) -> int: ...
+
+    def next_done(self) -> tuple[Job, dict]: ...
+
+    def close(self) -> None: ...
+
+
+def resolve_artifact(job: Job, progress: Callable[[str], None] = lambda m: None) -> Job:
+    """Export (or reuse from the cache) the job's artifact here, on the machine that will measure it.
+
+    Returns the job with its artifact set, or with ``export_error`` set when the export failed (that
+    network's cells fail, not the sweep); raises :class:`UnwritableFolderError` for a bad models folder.
+    """
+    from benchbed.artifacts.export import PARITY_SEED, export_network
+    from benchbed.networks import NetworkRecipe
+
+    recipe = job.export
+    try:
+        artifact = export_network(NetworkRecipe.from_dict(recipe.network).spec(), recipe.precision, recipe.models_dir,
+                                  progress=progress)
+    except UnwritableFolderError:
+        raise  # a bad --models folder is the user's to fix, not a failed cell
+    except BenchbedError as exc:
+        return job.with_export_error(f"export failed: {exc}")
+    except Exception as exc:  # an export crash fails this network's cells, not the sweep
+        return job.with_export_error(f"export failed: {type(exc).__name__}: {exc}")
+    return job.with_artifact(str(artifact.path), str(artifact.path.parent / "reference_outputs.npy"), PARITY_SEED,
+                             job.network_info | {"artifact_sha256": artifact.sha256,
+                                                 "export_parity": artifact.manifest["parity"]})
+
+
+def export_failure(job: Job) -> dict:
+    return Failure(job.cell, job.export_error or "export failed", job.network_info).to_json()

@@ -1,0 +1,99 @@
+"""What defines a sweep: :class:`SweepConfig`, built from typed parts and checked before anything runs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from benchbed.core.errors import BenchbedError
+from benchbed.core.files import sha256_json
+from benchbed.measure.timing import TimingProfile
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """Everything that defines which cells a sweep measures and how (the resume key hashes it)."""
+
+    phis: list[float]
+    mode: str
+    alpha: float
+    beta: float
+    gamma: float
+    overrides: dict
+    backend: str  # comma-joined when several backends are measured in one sweep
+    precisions: list[str]
+    scenarios: list[str]
+    profile: TimingProfile
+    max_batch: int
+    threads: int | None = None
+    io_binding: bool = True
+    cell_timeout: float | None = None
+    backend_extra: dict = field(default_factory=dict)  # {backend: {KEY: VALUE}}: each backend's own options
+    sla_ms: float | None = None  # MLPerf server / multistream latency bound
+    sla_percentile: float | None = None
+    max_queue_delay_ms: float = 2.0
+    loadgen_strict: bool = False
+    hardware: list = field(default_factory=list)  # Ray: node types to measure on (each cell once per type)
+    models_dir: str = "models"
+    reports_dir: str = "reports"
+
+    def identity(self) -> dict:
+        """The fields that make two sweeps the same sweep (paths and timeouts excluded)."""
+        data = asdict(self)
+        for key in ("models_dir", "reports_dir", "cell_timeout"):
+            data.pop(key)
+        data["extra"] = {}  # a field that was never set, since removed: kept in the hash so older runs resume
+        return data
+
+    def sha(self) -> str:
+        return sha256_json(self.identity())[:16]
+
+    @property
+    def backends(self) -> list[str]:
+        return self.backend.split(",")
+
+    def limits(self):
+        from benchbed.scenarios import Limits
+
+        return Limits(self.max_batch, self.profile.max_seconds, self.profile.min_iterations)
+
+    def timeout(self) -> float:
+        """Seconds a cell may run before its worker is killed: ``cell_timeout``, else its slowest scenario's."""
+        from benchbed.scenarios import get_scenario
+
+        if self.cell_timeout:
+            return self.cell_timeout
+        return max(get_scenario(name).timeout(self.profile, self.loadgen_strict) for name in self.scenarios)
+
+
+def check_precisions(precisions: list[str], backends: list[str]) -> None:
+    """Unknown precisions, and a precision a named backend cannot run, are refused before anything starts."""
+    from benchbed.artifacts.precision import get_precision
+
+    for name in precisions:
+        rule = get_precision(name)
+        refused = [b for b in backends if b in rule.refused_by]
+        if refused:
+            raise BenchbedError(f"--precision {name} cannot run on {', '.join(refused)}: {rule.why_refused}")
+
+
+def validate_config(config: SweepConfig) -> None:
+    """Every check a sweep needs before its first cell; each failure is one line naming the option."""
+    from benchbed.scenarios import get_scenario
+
+    check_precisions(config.precisions, config.backends)
+    scenarios = [get_scenario(name) for name in config.scenarios]
+    if config.max_batch < 1:
+        raise BenchbedError(f"--max-batch must be >= 1, got {config.max_batch}")
+    if config.threads is not None and config.threads < 1:
+        raise BenchbedError(f"--threads must be >= 1, got {config.threads}")
+    if config.cell_timeout is not None and config.cell_timeout <= 0:
+        raise BenchbedError(f"--cell-timeout must be > 0 seconds, got {config.cell_timeout}")
+    if config.sla_ms is not None and not config.sla_ms > 0:
+        raise BenchbedError(f"--sla-p99 must be > 0, got {config.sla_ms:g} ms")
+    if config.sla_percentile is not None and not 50 <= config.sla_percentile < 100:
+        raise BenchbedError(f"--sla-percentile must be in [50, 100), got {config.sla_percentile:g}")
+    if config.max_queue_delay_ms < 0:
+        raise BenchbedError(f"--max-queue-delay must be >= 0 ms, got {config.max_queue_delay_ms:g}")
+    for scenario in scenarios:
+        scenario.check(config)
+    config.profile.validate()
