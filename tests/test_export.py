@@ -104,3 +104,23 @@ def test_user_calibration_data_is_validated(tiny_spec, tmp_path):
     np.save(right, synthetic_images(4, 32, seed=9))
     artifact = export_network(tiny_spec, "int8", tmp_path / "m", options=TransformOptions(calib_data=str(right)))
     assert artifact.manifest["details"]["calibration_images"] == 4
+
+
+def test_a_replaced_reference_is_detected_and_rebuilt_for_every_precision(tiny_spec, models_dir):
+    """reference_outputs.npy is what every parity check compares against: replaced by zeros, it would make
+    every later cell INVALID while export said "cached". Its hash is in each manifest; a change rebuilds."""
+    import numpy as np
+
+    fp32 = export_network(tiny_spec, "fp32", models_dir)
+    fp16 = export_network(tiny_spec, "fp16", models_dir)
+    good = np.load(fp32.reference_path)
+    assert fp32.manifest["reference"]["sha256"] == fp16.manifest["reference"]["sha256"]
+    np.save(fp32.reference_path, np.zeros_like(good))
+    messages = []
+    again = export_network(tiny_spec, "fp16", models_dir, progress=messages.append)
+    assert any("reference outputs changed" in m for m in messages), messages
+    np.testing.assert_array_equal(np.load(again.reference_path), good)  # rebuilt from PyTorch, not trusted
+    assert again.manifest["parity"]["passed"]
+    hit = []
+    export_network(tiny_spec, "fp16", models_dir, progress=hit.append)
+    assert any("cached" in m for m in hit)

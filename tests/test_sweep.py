@@ -119,6 +119,11 @@ def test_sigkill_mid_sweep_keeps_cells_and_resume_measures_only_the_rest(tmp_pat
     (["--phi", "9"], "0-7"),
     (["--duration", "-1"], "must be >= 0"),
     (["--warmup", "-2"], "must be >= 0"),
+    (["--duration", "inf"], "must be a finite number"),
+    (["--warmup", "inf"], "must be a finite number"),
+    (["--max-seconds", "inf"], "must be a finite number"),
+    (["--warmup", "50", "--max-seconds", "10"], "must not exceed max-seconds"),
+    (["--cell-timeout", "nan"], "--cell-timeout must be > 0"),
     (["--quick", "--strict"], "exclude each other"),
     (["--max-batch", "0"], "--max-batch"),
     (["--precision", "fp8"], "unknown precision"),
@@ -171,3 +176,46 @@ def test_ctrl_c_keeps_finished_cells_and_marks_the_run_interrupted(tmp_path):
         assert con.execute("SELECT status FROM runs").fetchone()[0] == "interrupted"
     results_json = json.loads(next((tmp_path / "r").glob("*/results.json")).read_text())
     assert len(results_json["results"]) == len(kept)
+
+
+def test_one_process_owns_a_run_at_a_time(tmp_path):
+    """Two --resume of one run at once measured cells twice; the second now refuses in one line, exit 2."""
+    from benchbed.sweep.store import Store
+
+    first = run_cli("sweep", "--phi", "0", *TINY_ARGS, *FAST, *_paths(tmp_path), "--scenario", "single-stream",
+                    "--format", "json")
+    assert first.returncode == 0, first.stderr
+    run_id = json.loads(first.stdout)["run_id"]
+    store = Store(tmp_path / "r" / "bb.sqlite")
+    try:
+        with store.claim(run_id):  # as a running sweep holds it
+            second = run_cli("sweep", "--phi", "0", *TINY_ARGS, *FAST, *_paths(tmp_path), "--scenario",
+                             "single-stream", "--run-id", run_id)
+        assert second.returncode == 2, second.stderr
+        assert f"run {run_id} is being measured by benchbed pid" in second.stderr
+        assert "Traceback" not in second.stderr
+        third = run_cli("sweep", "--phi", "0", *TINY_ARGS, *FAST, *_paths(tmp_path), "--scenario", "single-stream",
+                        "--run-id", run_id)  # released: resuming a complete run measures nothing and succeeds
+        assert third.returncode == 0, third.stderr
+    finally:
+        store.close()
+
+
+def test_a_damaged_store_row_is_skipped_and_named(tmp_path):
+    """One hand-edited row must not break report/compare/history/--resume for the whole store."""
+    import sqlite3
+
+    done = run_cli("sweep", "--phi", "0", *TINY_ARGS, *FAST, *_paths(tmp_path), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    run_id = json.loads(done.stdout)["run_id"]
+    with sqlite3.connect(tmp_path / "r" / "bb.sqlite") as db:
+        db.execute("UPDATE results SET document='{broken' WHERE run_id=? AND scenario='single-stream'", (run_id,))
+    report = run_cli("report", run_id, "--db", str(tmp_path / "r" / "bb.sqlite"), "--reports", str(tmp_path / "r"))
+    assert report.returncode == 0, report.stderr
+    assert "skipped" in report.stderr and "not valid JSON" in report.stderr and "Traceback" not in report.stderr
+    assert "single-stream" in report.stderr  # the damaged row is named
+    resumed = run_cli("sweep", "--phi", "0", *TINY_ARGS, *FAST, *_paths(tmp_path), "--run-id", run_id,
+                      "--format", "json")
+    assert resumed.returncode == 0, resumed.stderr  # the skipped cell is measured again
+    scenarios = json.loads(resumed.stdout)["scenarios"]  # {scenario: rows}
+    assert "single-stream" in scenarios

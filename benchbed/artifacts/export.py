@@ -19,7 +19,7 @@ import numpy as np
 
 from benchbed import __version__
 from benchbed.networks import NetworkSpec
-from benchbed.core.files import atomic_write_json, ensure_writable_dir, read_json, sha256_file, sha256_json
+from benchbed.core.files import atomic_write_bytes, atomic_write_json, ensure_writable_dir, read_json, sha256_file, sha256_json
 from benchbed.core.errors import BenchbedError
 from benchbed.artifacts.precision import TransformOptions, get_precision
 from benchbed.artifacts.parity import INPUT_NAME, OUTPUT_NAME, onnx_outputs, parity_figures
@@ -30,6 +30,8 @@ OPSET = 17
 MANIFEST_FORMAT = 1
 PARITY_BATCH = 3  # differs from the tracing batch (2): proves the batch axis is really dynamic
 PARITY_SEED = 12345
+#: PyTorch logits on the parity batch, beside the network's artifacts (hashed in every manifest)
+REFERENCE_FILE = "reference_outputs.npy"
 
 Progress = Callable[[str], None]
 
@@ -44,6 +46,11 @@ class Artifact:
     @property
     def sha256(self) -> str:
         return self.manifest["sha256"]
+
+    @property
+    def reference_path(self) -> Path:
+        """The PyTorch reference outputs this artifact's parity is checked against (hash in the manifest)."""
+        return self.path.parent / REFERENCE_FILE
 
 
 def artifact_paths(out_dir: Path, spec: NetworkSpec, precision: str) -> tuple[Path, Path]:
@@ -78,6 +85,12 @@ def cached_artifact(onnx_path: Path, manifest_path: Path, key: dict) -> tuple[Ar
         return None, "stale"
     if sha256_file(onnx_path) != manifest.get("sha256"):
         return None, "corrupt"
+    reference = manifest.get("reference") or {}
+    if not reference.get("sha256"):
+        return None, "stale"  # written before references were hashed
+    ref_path = onnx_path.parent / REFERENCE_FILE
+    if not ref_path.exists() or sha256_file(ref_path) != reference["sha256"]:
+        return None, "corrupt (its PyTorch reference outputs changed)"
     return Artifact(onnx_path, manifest), "hit"
 
 
@@ -101,14 +114,17 @@ def _verify_onnx(path: Path) -> None:
 
 def _torch_reference(spec: NetworkSpec, model_factory: Callable[[], object], folder: Path) -> np.ndarray:
     """PyTorch logits on the parity batch, saved next to the artifacts so transforms need no torch run."""
-    ref_path = folder / "reference_outputs.npy"
+    import io
+
     import torch
 
     model = model_factory()
     images = torch.from_numpy(synthetic_images(PARITY_BATCH, spec.resolution, seed=PARITY_SEED))
     with torch.no_grad():
         out = model(images).numpy().astype(np.float32)
-    np.save(ref_path, out)
+    buffer = io.BytesIO()
+    np.save(buffer, out)
+    atomic_write_bytes(folder / REFERENCE_FILE, buffer.getvalue())
     return out
 
 
@@ -150,7 +166,7 @@ def export_network(
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
     parent: Artifact | None = None
     if rule.transform is not None:
-        reference_missing = not (onnx_path.parent / "reference_outputs.npy").exists()
+        reference_missing = not (onnx_path.parent / REFERENCE_FILE).exists()
         parent = export_network(spec, "fp32", out_dir, seed=seed, weights=weights, force=force or reference_missing,
                                 progress=progress)
     key = _cache_key(spec, precision, options, seed if weights is None else -1,
@@ -165,7 +181,7 @@ def export_network(
 
     started = time.perf_counter()
     tmp_path = onnx_path.with_name(f".{onnx_path.name}.partial")
-    ref_path = onnx_path.parent / "reference_outputs.npy"
+    ref_path = onnx_path.parent / REFERENCE_FILE
     try:
         if parent is None:
             from benchbed.networks import build_network
@@ -215,6 +231,8 @@ def export_network(
         "output": {"name": OUTPUT_NAME, "shape": ["batch", spec.num_classes]},
         "versions": library_versions(),
         "parity": parity,
+        # the reference the parity check (here and in every cell) compares against: a changed file is a miss
+        "reference": {"path": REFERENCE_FILE, "sha256": sha256_file(ref_path)},
         "parent": {"path": parent.path.name, "sha256": parent.sha256} if parent else None,
         "details": details,
         "export_seconds": round(time.perf_counter() - started, 3),

@@ -41,7 +41,7 @@ def resolve_artifact(job: Job, progress: Callable[[str], None] = lambda m: None)
         return job.with_export_error(f"export failed: {exc}")
     except Exception as exc:  # an export crash fails this network's cells, not the sweep
         return job.with_export_error(f"export failed: {type(exc).__name__}: {exc}")
-    return job.with_artifact(str(artifact.path), str(artifact.path.parent / "reference_outputs.npy"), PARITY_SEED,
+    return job.with_artifact(str(artifact.path), str(artifact.reference_path), PARITY_SEED,
                              job.network_info | {"artifact_sha256": artifact.sha256,
                                                  "export_parity": artifact.manifest["parity"]})
 

@@ -7,6 +7,7 @@ The first inference after activation is timed apart (it includes lazy initialisa
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass
 from typing import Callable
@@ -28,6 +29,11 @@ class TimingProfile:
             value = getattr(self, label)
             if not value >= 0:
                 raise BenchbedError(f"{label.replace('_', '-')} must be >= 0 seconds, got {value}")
+            if not math.isfinite(value):  # an endless warm-up or cap would hold a worker until its timeout
+                raise BenchbedError(f"{label.replace('_', '-')} must be a finite number of seconds, got {value}")
+        if self.warmup_seconds > self.max_seconds:
+            raise BenchbedError(f"warmup-seconds ({self.warmup_seconds:g}) must not exceed max-seconds "
+                                f"({self.max_seconds:g}): the warm-up would be cut short by the cap")
         for label in ("warmup_iterations", "min_iterations"):
             if getattr(self, label) < 0:
                 raise BenchbedError(f"{label.replace('_', '-')} must be >= 0, got {getattr(self, label)}")

@@ -47,7 +47,7 @@ def latency_objective(backend: str = "onnxruntime", models_dir: str = "models", 
         job = Job(Cell(spec.name, chosen, "fp32", "single-stream", 1), spec.resolution, timing.to_dict(),
                   {"threads": threads, "io_binding": True, "extra": {}},
                   parity_tolerance=get_precision("fp32").tolerance, network_info=spec.summary(),
-                  artifact=str(artifact.path), reference=str(artifact.path.parent / "reference_outputs.npy"),
+                  artifact=str(artifact.path), reference=str(artifact.reference_path),
                   parity_seed=PARITY_SEED)
         result = run_cell(job, timeout=600)
         if result["status"] != "ok":

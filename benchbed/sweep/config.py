@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 from benchbed.core.errors import BenchbedError
@@ -86,13 +87,13 @@ def validate_config(config: SweepConfig) -> None:
         raise BenchbedError(f"--max-batch must be >= 1, got {config.max_batch}")
     if config.threads is not None and config.threads < 1:
         raise BenchbedError(f"--threads must be >= 1, got {config.threads}")
-    if config.cell_timeout is not None and config.cell_timeout <= 0:
+    if config.cell_timeout is not None and not (math.isfinite(config.cell_timeout) and config.cell_timeout > 0):
         raise BenchbedError(f"--cell-timeout must be > 0 seconds, got {config.cell_timeout}")
-    if config.sla_ms is not None and not config.sla_ms > 0:
+    if config.sla_ms is not None and not (math.isfinite(config.sla_ms) and config.sla_ms > 0):
         raise BenchbedError(f"--sla-p99 must be > 0, got {config.sla_ms:g} ms")
     if config.sla_percentile is not None and not 50 <= config.sla_percentile < 100:
         raise BenchbedError(f"--sla-percentile must be in [50, 100), got {config.sla_percentile:g}")
-    if config.max_queue_delay_ms < 0:
+    if not (math.isfinite(config.max_queue_delay_ms) and config.max_queue_delay_ms >= 0):
         raise BenchbedError(f"--max-queue-delay must be >= 0 ms, got {config.max_queue_delay_ms:g}")
     for scenario in scenarios:
         scenario.check(config)

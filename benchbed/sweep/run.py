@@ -7,6 +7,7 @@ touches an accelerator; workers do the measuring.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Protocol
 
@@ -65,8 +66,18 @@ def run_sweep(config: SweepConfig, store: Store, run_id: str, ui: SweepUI = Sile
     once, an offline group's next batch when its previous one has finished.
     """
     validate_config(config)
-    reports = Path(config.reports_dir)
     executor = executor or LocalExecutor(config.timeout(), ui, cell_runner)
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(store.claim(run_id))
+        except BenchbedError:
+            executor.close()
+            raise
+        return _run_claimed(config, store, run_id, ui, executor)
+
+
+def _run_claimed(config: SweepConfig, store: Store, run_id: str, ui: SweepUI, executor: Executor) -> list[dict]:
+    reports = Path(config.reports_dir)
     done = {cell_key(d["cell"]): d for d in store.results(run_id)}
     planned = groups(config)
     index_of = {group.key(): index for index, group in enumerate(planned)}

@@ -6,7 +6,10 @@ cell in flight, and ``--resume`` measures only the cells a run is missing.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import logging
 import re
 import sqlite3
@@ -78,17 +81,59 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
+    def _write(self, sql: str, args: tuple) -> None:
+        """One transaction. SQLite waits up to 30 s for another writer; past that, or on a full disk, the
+        sweep stops with one line (every cell committed before is kept)."""
+        try:
+            with self._db:
+                self._db.execute(sql, args)
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                raise BenchbedError(f"--db {self.path} is locked by another benchbed process for over 30 s; "
+                                    "wait for it or use another --db") from None
+            if "full" in text:
+                raise BenchbedError(f"disk full writing --db {self.path}; free space, then resume with "
+                                    "--resume (finished cells are kept)") from None
+            raise BenchbedError(f"cannot write --db {self.path}: {text}") from None
+
+    @contextlib.contextmanager
+    def claim(self, run_id: str) -> Iterator[None]:
+        """Hold ``run_id`` for this process: two ``--resume`` of one run at once would measure cells twice.
+
+        An advisory lock on a file beside the store (released by the kernel when the process dies, so a
+        killed sweep never leaves a run locked)."""
+        lock_path = self.path.with_name(f".{self.path.name}.locks") / f"{check_run_id(run_id, 'run')}.lock"
+        try:
+            lock_path.parent.mkdir(exist_ok=True)
+            handle = open(lock_path, "a+")
+        except OSError as exc:
+            raise BenchbedError(f"cannot lock run {run_id} beside --db {self.path}: {exc.strerror or exc}") from None
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise BenchbedError(f"run {run_id} is being measured by {holder}; wait for it to finish, "
+                                    "then --resume if cells are missing") from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"benchbed pid {os.getpid()}")
+            handle.flush()
+            yield
+        finally:
+            handle.close()
+
     # --- runs -----------------------------------------------------------------------------------------
     def create_run(self, config: dict, config_sha: str, environment: dict) -> str:
         run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
-        with self._db:
-            self._db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, 'running', NULL)",
-                             (run_id, time.time(), config_sha, json.dumps(config), json.dumps(environment)))
+        self._write("INSERT INTO runs VALUES (?, ?, ?, ?, ?, 'running', NULL)",
+                    (run_id, time.time(), config_sha, json.dumps(config), json.dumps(environment)))
         return run_id
 
     def set_run_status(self, run_id: str, status: str) -> None:
-        with self._db:
-            self._db.execute("UPDATE runs SET status=?, finished=? WHERE run_id=?", (status, time.time(), run_id))
+        self._write("UPDATE runs SET status=?, finished=? WHERE run_id=?", (status, time.time(), run_id))
 
     def run(self, run_id: str) -> dict:
         row = self._db.execute("SELECT run_id, created, config_sha, config, environment, status, finished FROM runs "
@@ -120,11 +165,9 @@ class Store:
         """Commit one cell's result (one transaction)."""
         cell = document["cell"]
         validity = (document.get("validity") or {}).get("status")
-        with self._db:
-            self._db.execute(
-                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, cell_key(cell), cell["network"], cell["backend"], cell["precision"], cell["scenario"],
-                 int(cell["batch"]), document["status"], validity, json.dumps(document), time.time()))
+        self._write("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, cell_key(cell), cell["network"], cell["backend"], cell["precision"], cell["scenario"],
+                     int(cell["batch"]), document["status"], validity, json.dumps(document), time.time()))
 
     def results(self, run_id: str) -> list[dict]:
         """The run's result documents, each checked by the one reader (:func:`read_result`).
