@@ -132,7 +132,7 @@ def test_cache_rebuilds_when_tensorrt_version_changes(monkeypatch, onnx_path):
 def test_cache_rebuilds_when_the_gpu_changes(monkeypatch, onnx_path):
     install(monkeypatch, gpu=FakeGpu())
     _activated(onnx_path).deactivate()
-    fake = install(monkeypatch, gpu=FakeGpu(name="NVIDIA L4", major=8, minor=9, driver=12040))
+    fake = install(monkeypatch, gpu=FakeGpu(name="NVIDIA L4", major=8, minor=9, driver=13000))
     runner = _activated(onnx_path)
     assert runner.details["engine_cache"].startswith("built") and fake.trt._fake_state.builds == 1
     assert runner.details["engine_key"]["gpu"] == "NVIDIA L4" and runner.details["engine_key"]["compute_capability"] == "8.9"

@@ -131,7 +131,7 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
                 "never see an error.)")
 
     def need_gpu(logger):
-        if gpu.driver is None or gpu.count == 0:
+        if gpu.driver is None or gpu.driver // 1000 < 13 or gpu.count == 0:  # cu13 build: CUDA 13 driver
             log(logger, Severity.WARNING, "CUDA initialization failure with error: 35. Please check your CUDA "
                                           "installation: http://docs.nvidia.com/cuda/cuda-installation-guide-linux/")
             raise TypeError("pybind11::init(): factory function returned nullptr")
