@@ -100,3 +100,30 @@ def test_benchbed_keeps_one_logger_across_builds_and_runners(monkeypatch, tmp_pa
     runner = get_backend("tensorrt").prepare(path, BackendOptions(extra={"max_batch": "64"}))
     with pytest.raises(BuildOutOfMemory, match="out of memory"):
         runner.activate()
+
+
+@pytest.mark.parametrize("unloadable, session_uses", [
+    ({"TensorrtExecutionProvider", "CUDAExecutionProvider"}, "CPUExecutionProvider"),
+    ({"TensorrtExecutionProvider"}, "CUDAExecutionProvider, CPUExecutionProvider")])
+def test_a_provider_whose_library_fails_to_load_is_dropped_and_benchbed_refuses(monkeypatch, tmp_path, capfd,
+                                                                                 unloadable, session_uses):
+    """onnxruntime-gpu lists CUDA and TensorRT wherever it is installed; a session whose provider library does
+    not load falls back (TensorRT: printed "EP Error", retry with CUDA + CPU) instead of failing."""
+    import sys
+
+    from benchbed.backends import BackendOptions, get_backend
+    from gpu_doubles.models import tiny_onnx
+    from gpu_doubles.onnxruntime_fake import make_onnxruntime
+
+    ort = make_onnxruntime(["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
+                           unloadable=frozenset(unloadable))
+    assert "TensorrtExecutionProvider" in ort.get_available_providers()
+    monkeypatch.setitem(sys.modules, "onnxruntime", ort)
+    install(monkeypatch, trt_version=None)
+    path = tiny_onnx(tmp_path / "models" / "tiny" / "fp32.onnx")
+    runner = get_backend("onnxruntime-trt").prepare(path, BackendOptions(extra={"max_batch": "2"}))
+    with pytest.raises(RuntimeError, match=f"did not enable TensorrtExecutionProvider \\(session uses {session_uses}\\)"):
+        runner.activate()
+    out, err = capfd.readouterr()
+    assert "EP Error" in out and "Falling back to ['CUDAExecutionProvider', 'CPUExecutionProvider']" in out
+    assert ("Failed to create CUDAExecutionProvider" in err) == ("CUDAExecutionProvider" in unloadable)
