@@ -34,7 +34,7 @@ def test_cuda_events_are_not_ready_until_their_stream_is_synchronised(monkeypatc
 
 def test_event_synchronize_completes_the_event_and_those_before_it(monkeypatch):
     rt = install(monkeypatch).cudart
-    stream, start, stop = _stream_with_events(rt)
+    _, start, stop = _stream_with_events(rt)
     assert rt.cudaEventSynchronize(stop) == (cudaError_t.cudaSuccess,)
     assert rt.cudaEventElapsedTime(start, stop)[0] == cudaError_t.cudaSuccess
 
@@ -122,7 +122,8 @@ def test_a_provider_whose_library_fails_to_load_is_dropped_and_benchbed_refuses(
     install(monkeypatch, trt_version=None)
     path = tiny_onnx(tmp_path / "models" / "tiny" / "fp32.onnx")
     runner = get_backend("onnxruntime-trt").prepare(path, BackendOptions(extra={"max_batch": "2"}))
-    with pytest.raises(RuntimeError, match=f"did not enable TensorrtExecutionProvider \\(session uses {session_uses}\\)"):
+    expected = f"did not enable TensorrtExecutionProvider \\(session uses {session_uses}\\)"
+    with pytest.raises(RuntimeError, match=expected):
         runner.activate()
     out, err = capfd.readouterr()
     assert "EP Error" in out and "Falling back to ['CUDAExecutionProvider', 'CPUExecutionProvider']" in out

@@ -115,7 +115,7 @@ def tensorrt_uses(root: Path = PACKAGE) -> list[Use]:
         tree = ast.parse(path.read_text(), str(path))
         aliases = _tensorrt_aliases(tree)
         uses += _uses(tree, str(path.relative_to(root.parent)),
-                      lambda base, attrs: 0 if isinstance(base, ast.Name) and base.id in aliases else None)
+                      lambda base, attrs, names=aliases: 0 if isinstance(base, ast.Name) and base.id in names else None)
         # a bare module name probed with getattr/hasattr: hasattr(trt, "X")
         parents = _parents(tree)
         for node in ast.walk(tree):

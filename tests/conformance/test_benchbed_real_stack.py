@@ -19,7 +19,7 @@ def test_benchbed_info_on_the_real_gpu_stack(real_tensorrt, real_cuda, real_nvml
     assert versions.get("cuda-bindings") == pinned("tensorrt", "cuda-python")
     assert versions.get("nvidia-ml-py") == pinned("gpu", "nvidia-ml-py")
     tensorrt = next(b for b in info["backends"] if b["backend"] == "tensorrt")
-    error, count, text = cuda_device_count
+    _, count, text = cuda_device_count
     if count:  # a machine with a GPU: the same stack must find it
         assert tensorrt["usable"] and info["environment"]["gpus"], info
         return

@@ -153,7 +153,8 @@ def test_the_comparison_catches_a_wrong_double_and_a_wrong_use(trt):
     from conformance.surface import Item
 
     answers = trt("tensorrt").answers
-    wrong = [Item("IOptimizationProfile.set_shape", "function", (Param("name"), Param("min"), Param("opt"), Param("max"))),
+    renamed = (Param("name"), Param("min"), Param("opt"), Param("max"))
+    wrong = [Item("IOptimizationProfile.set_shape", "function", renamed),
              Item("BuilderFlag", "enum", members=(("TF32", 7),)),
              Item("ICudaEngine.session", "function", ()),
              Item("IBuilderConfig.get_flag", "attribute")]

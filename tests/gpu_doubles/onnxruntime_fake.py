@@ -115,8 +115,8 @@ def make_onnxruntime(available: list[str], version: str = "1.31.1", unloadable: 
             try:
                 self._providers = self._create(providers)
             except RuntimeError as exc:  # onnxruntime's Python layer: print, then retry once without options
-                fallback = [CUDA, CPU] if TRT in available and requested(providers, TRT) and requested(providers, CUDA) \
-                    else [CPU]
+                both = requested(providers, TRT) and requested(providers, CUDA)
+                fallback = [CUDA, CPU] if TRT in available and both else [CPU]
                 print("*************** EP Error ***************")
                 print(f"EP Error {exc} when using {providers}")
                 print(f"Falling back to {fallback} and retrying.")

@@ -98,7 +98,8 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
     trt.ILogger, trt.Logger, trt.TensorIOMode, trt.DataType = ILogger, Logger, TensorIOMode, DataType
     trt.MemoryPoolType, trt.nptype = MemoryPoolType, nptype
     if major == 10:  # 11 dropped EXPLICIT_BATCH and renumbered
-        flags = {"EXPLICIT_BATCH": 0, "STRONGLY_TYPED": 1, "PREFER_AOT_PYTHON_PLUGINS": 3, "PREFER_JIT_PYTHON_PLUGINS": 2}
+        flags = {"EXPLICIT_BATCH": 0, "STRONGLY_TYPED": 1, "PREFER_AOT_PYTHON_PLUGINS": 3,
+                 "PREFER_JIT_PYTHON_PLUGINS": 2}
     else:
         flags = {"STRONGLY_TYPED": 0, "PREFER_AOT_PYTHON_PLUGINS": 2, "PREFER_JIT_PYTHON_PLUGINS": 1}
     trt.NetworkDefinitionCreationFlag = enum.IntEnum("NetworkDefinitionCreationFlag", flags)
