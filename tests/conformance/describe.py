@@ -81,6 +81,7 @@ def describe(module: Any, path: str) -> dict:
     elif isinstance(obj, type):
         answer["kind"] = "class"
         answer["bases"] = [b.__name__ for b in obj.__mro__[1:]]
+        answer["attributes"] = sorted(n for n in dir(obj) if not n.startswith("_"))
     elif isinstance(static, property):
         answer["kind"] = "property"
         answer["writable"] = static.fset is not None

@@ -176,3 +176,16 @@ def defining_module(name: str, root: Path = PACKAGE) -> str:
     if len(found) != 1:
         raise LookupError(f"expected one definition of {name} in {root}, found {found}")
     return found[0]
+
+
+def probed_names(root: Path = PACKAGE) -> set[str]:
+    """Names benchbed looks up with ``hasattr(x, "NAME")`` / ``getattr(x, "NAME", ...)`` on any object
+    (``hasattr(engine, "device_memory_size_v2")``): their presence is a version test."""
+    found = set()
+    for path in python_files(root):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("hasattr", "getattr")
+                    and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)
+                    and isinstance(node.args[1].value, str)):
+                found.add(node.args[1].value)
+    return found

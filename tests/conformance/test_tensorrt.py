@@ -14,7 +14,7 @@ import pytest
 from conformance.compare import enum_problems, paths_for, surface_problems, use_problems
 from conformance.packages import TRT_EXTRAS, pinned
 from conformance.probe import describe
-from conformance.scan import defining_module, string_constants, tensorrt_uses
+from conformance.scan import defining_module, probed_names, string_constants, tensorrt_uses
 from conformance.surface import module_surface
 from gpu_doubles.gpu import FakeGpu
 from gpu_doubles.tensorrt_fake import make_tensorrt
@@ -88,16 +88,25 @@ def test_benchbed_uses_only_real_names_and_its_calls_bind(trt, extra):
 
 @pytest.mark.parametrize("extra", TRT_EXTRAS)
 def test_names_benchbed_probes_as_strings_are_in_the_double_exactly_when_real(trt, extra):
-    """benchbed asks ``hasattr(trt.BuilderFlag, "FP16")``: the double must answer as the real version does."""
+    """benchbed asks ``hasattr(trt.BuilderFlag, "FP16")`` or ``hasattr(engine, "device_memory_size_v2")``: for
+    every name benchbed spells as a string, the double's enums and classes must answer as the real version's."""
     t = trt(extra)
     strings = string_constants()
+    # API names benchbed probes with hasattr/getattr ("device_memory_size_v2"), not plain words like "name"
+    # that it also probes on its own objects (a severity's .name)
+    probed = {n for n in probed_names() if "_" in n.strip("_")}
     problems = []
-    for item in (i for i in t.items if i.kind == "enum"):
-        real = set(t.answers[item.path]["members"])
-        double = {name for name, _ in item.members}
-        for name in sorted(strings & (real | double)):
+    # enums: any string (the flag names sit in a dict before the hasattr); classes: the probed names
+    members = {i.path: (strings, {n for n, _ in i.members}, set(t.answers[i.path]["members"])) for i in t.items
+               if i.kind == "enum"}
+    for cls in (i.path for i in t.items if i.kind == "class"):
+        own = {i.path[len(cls) + 1:] for i in t.items if i.path.startswith(cls + ".")}
+        members[cls] = (probed, {n for n in own if "." not in n}, set(t.answers[cls].get("attributes", [])))
+    assert "device_memory_size_v2" in probed, "the scan for hasattr/getattr names found nothing"
+    for path, (names, double, real) in members.items():
+        for name in sorted(names & (real | double)):
             if (name in real) != (name in double):
-                problems.append(f"{item.path}.{name}: real {'has' if name in real else 'lacks'} it, the double "
+                problems.append(f"{path}.{name}: real {'has' if name in real else 'lacks'} it, the double "
                                 f"{'has' if name in double else 'lacks'} it")
     assert problems == []
 
