@@ -41,7 +41,7 @@ def test_cuda_provider_options_and_device_resident_io(monkeypatch, onnx_path):
     runner = _runner("onnxruntime-cuda", onnx_path, cuda_graph="on", cudnn_conv_algo_search="heuristic")
     runner.activate()
     session = ort._fake_state.sessions[-1]
-    assert session.requested == [("CUDAExecutionProvider", {"device_id": "0", "cudnn_conv_algo_search": "HEURISTIC",
+    assert session._requested == [("CUDAExecutionProvider", {"device_id": "0", "cudnn_conv_algo_search": "HEURISTIC",
                                                             "enable_cuda_graph": "1", "prefer_nhwc": "0"})]
     images = np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32)
     runner.set_input(images)
@@ -69,7 +69,7 @@ def test_tensorrt_provider_options_keep_caches_inside_models(monkeypatch, onnx_p
     ort = _fake_ort(monkeypatch)
     runner = _runner("onnxruntime-trt", onnx_path, fp16="on", max_batch=8, cuda_graph="on")
     runner.activate()
-    (trt_name, trt), (cuda_name, cuda) = ort._fake_state.sessions[-1].requested
+    (trt_name, trt), (cuda_name, cuda) = ort._fake_state.sessions[-1]._requested
     assert (trt_name, cuda_name) == ("TensorrtExecutionProvider", "CUDAExecutionProvider")
     cache = str(onnx_path.parent / "ort-trt-cache")
     assert trt["trt_engine_cache_enable"] and trt["trt_engine_cache_path"] == cache

@@ -48,11 +48,11 @@ def test_build_run_and_outputs_on_both_tensorrt_versions(monkeypatch, onnx_path,
     assert runner.details["engine_cache"].startswith("built (not cached)")
     assert runner.details["tensorrt"] == version
     config = fake.trt._fake_state.configs[-1]
-    assert not (config.flags & fake.trt._precision_flag_values), "strongly typed: no precision flags"
+    assert not any(config.get_flag(f) for f in fake.trt._precision_flag_values), "strongly typed: no precision flags"
     assert config.builder_optimization_level == 3
     assert config.get_memory_pool_limit(fake.trt.MemoryPoolType.WORKSPACE) == 2048 * MIB
-    profile = config.profiles[0].shapes["images"]
-    assert profile == ((1, 3, 8, 8), (4, 3, 8, 8), (4, 3, 8, 8))
+    profile = config._profiles[0].get_shape("images")
+    assert profile == [(1, 3, 8, 8), (4, 3, 8, 8), (4, 3, 8, 8)]
     memory = runner.device_memory()
     assert memory["activation_bytes"] == 16 * MIB and memory["engine_bytes"] > 0
     assert memory["used_by_activation_bytes"] >= 16 * MIB and memory["peak_used_bytes"] >= memory["used_by_activation_bytes"]
@@ -132,7 +132,7 @@ def test_cache_rebuilds_when_tensorrt_version_changes(monkeypatch, onnx_path):
 def test_cache_rebuilds_when_the_gpu_changes(monkeypatch, onnx_path):
     install(monkeypatch, gpu=FakeGpu())
     _activated(onnx_path).deactivate()
-    fake = install(monkeypatch, gpu=FakeGpu(name="NVIDIA L4", major=8, minor=9, driver=12040))
+    fake = install(monkeypatch, gpu=FakeGpu(name="NVIDIA L4", major=8, minor=9, driver=13000))
     runner = _activated(onnx_path)
     assert runner.details["engine_cache"].startswith("built") and fake.trt._fake_state.builds == 1
     assert runner.details["engine_key"]["gpu"] == "NVIDIA L4" and runner.details["engine_key"]["compute_capability"] == "8.9"
@@ -226,7 +226,7 @@ def test_every_parser_error_is_reported(monkeypatch, onnx_path):
     from benchbed.backends.tensorrt.build import OnnxParseError
 
     fake = install(monkeypatch)
-    fake.trt.OnnxParser.unsupported = {"GlobalAveragePool", "MatMul"}
+    fake.trt.OnnxParser._unsupported = {"GlobalAveragePool", "MatMul"}
     with pytest.raises(OnnxParseError, match=r"2 error\(s\)") as info:
         _activated(onnx_path)
     assert "GlobalAveragePool" in str(info.value) and "MatMul" in str(info.value)

@@ -1,12 +1,18 @@
 """A fake ``cuda.bindings.runtime`` with cuda-python's conventions: every call returns a tuple whose first
 element is a ``cudaError_t``; nothing raises. Enforces the contracts benchbed relies on: copies go the way
 their kind says between real allocations, streams/events/graphs must be live, no synchronize during a
-capture, EndCapture only after BeginCapture, event times only after both events were recorded."""
+capture, EndCapture only after BeginCapture, event times only after both events were recorded and have
+completed -- an event completes when its stream is synchronised (or the event itself), before that
+cudaEventElapsedTime / cudaEventQuery answer cudaErrorNotReady as the real runtime does while the GPU is
+still working. The runtime is CUDA 13.4's (cuda-bindings 13.4.4): a driver older than CUDA 13 is
+cudaErrorInsufficientDriver. Names, parameters, enum values and error strings are the real module's
+(tests/conformance checks them)."""
 
 from __future__ import annotations
 
 import ctypes
 import enum
+import functools
 import types
 
 from gpu_doubles.gpu import FakeGpu, FakeStream
@@ -20,6 +26,7 @@ class cudaError_t(enum.IntEnum):
     cudaErrorNoDevice = 100
     cudaErrorInvalidResourceHandle = 400
     cudaErrorIllegalState = 401
+    cudaErrorNotReady = 600
     cudaErrorStreamCaptureUnsupported = 900
 
 
@@ -41,14 +48,17 @@ _TEXT = {cudaError_t.cudaSuccess: b"no error", cudaError_t.cudaErrorInvalidValue
          cudaError_t.cudaErrorInsufficientDriver: b"CUDA driver version is insufficient for CUDA runtime version",
          cudaError_t.cudaErrorNoDevice: b"no CUDA-capable device is detected",
          cudaError_t.cudaErrorInvalidResourceHandle: b"invalid resource handle",
-         cudaError_t.cudaErrorIllegalState: b"operation not permitted when stream is capturing or not capturing",
+         cudaError_t.cudaErrorNotReady: b"device not ready",
+         cudaError_t.cudaErrorIllegalState: b"the operation cannot be performed in the present state",
          cudaError_t.cudaErrorStreamCaptureUnsupported: b"operation not permitted when stream is capturing"}
 OK = cudaError_t.cudaSuccess
+#: cudaRuntimeGetVersion of cuda-bindings 13.4.4 (statically linked CUDA 13.4 runtime)
+RUNTIME_VERSION = 13040
 
 
 class _Event:
     def __init__(self, handle: int) -> None:
-        self.handle, self.time_ms = handle, None
+        self.handle, self.time_ms, self.done = handle, None, False
 
     def __int__(self) -> int:
         return self.handle
@@ -64,8 +74,11 @@ def make_runtime(gpu: FakeGpu) -> types.ModuleType:
     rt.cudaError_t, rt.cudaMemcpyKind, rt.cudaStreamCaptureMode = cudaError_t, cudaMemcpyKind, cudaStreamCaptureMode
     events: dict[int, _Event] = {}
 
+    def driver_too_old() -> bool:
+        return gpu.driver is None or gpu.driver // 1000 < RUNTIME_VERSION // 1000
+
     def ready():
-        if gpu.driver is None:
+        if driver_too_old():
             return cudaError_t.cudaErrorInsufficientDriver
         if gpu.count == 0:
             return cudaError_t.cudaErrorNoDevice
@@ -75,12 +88,12 @@ def make_runtime(gpu: FakeGpu) -> types.ModuleType:
     def stream_of(s):
         return gpu.streams.get(int(s)) if s is not None else None
 
-    def cudaGetErrorString(err):
-        return OK, _TEXT.get(cudaError_t(int(err)), b"unknown error")
+    def cudaGetErrorString(error):
+        return OK, _TEXT.get(cudaError_t(int(error)), b"unknown error")
 
     def cudaGetDeviceCount():
         gpu.log.append("cudaGetDeviceCount")
-        if gpu.driver is None:
+        if driver_too_old():
             return cudaError_t.cudaErrorInsufficientDriver, None
         if gpu.count == 0:
             return cudaError_t.cudaErrorNoDevice, 0
@@ -90,7 +103,7 @@ def make_runtime(gpu: FakeGpu) -> types.ModuleType:
         return OK, gpu.driver or 0
 
     def cudaRuntimeGetVersion():
-        return OK, 12080
+        return OK, RUNTIME_VERSION
 
     def cudaGetDeviceProperties(device):
         if (err := ready()) != OK:
@@ -117,8 +130,8 @@ def make_runtime(gpu: FakeGpu) -> types.ModuleType:
             return err, None
         return OK, gpu.allocate(int(size), pinned=True)
 
-    def cudaFree(ptr):
-        return (OK,) if gpu.release(int(ptr), pinned=False) else (cudaError_t.cudaErrorInvalidValue,)
+    def cudaFree(devPtr):
+        return (OK,) if gpu.release(int(devPtr), pinned=False) else (cudaError_t.cudaErrorInvalidValue,)
 
     def cudaFreeHost(ptr):
         return (OK,) if gpu.release(int(ptr), pinned=True) else (cudaError_t.cudaErrorInvalidValue,)
@@ -161,6 +174,9 @@ def make_runtime(gpu: FakeGpu) -> types.ModuleType:
         if s.capture is not None:
             return (cudaError_t.cudaErrorStreamCaptureUnsupported,)
         gpu.log.append("sync")
+        for event in s.events:  # everything enqueued so far has finished
+            event.done = True
+        s.events.clear()
         return (OK,)
 
     def cudaEventCreate():
@@ -179,15 +195,36 @@ def make_runtime(gpu: FakeGpu) -> types.ModuleType:
             return (cudaError_t.cudaErrorInvalidResourceHandle,)
 
         def op():
-            e.time_ms = s.clock_ms
+            e.time_ms, e.done = s.clock_ms, False  # reached by the stream; complete once synchronised
+            s.events.append(e)
             return 0.0
         s.submit(op)
         return (OK,)
+
+    def cudaEventSynchronize(event):
+        e = events.get(int(event))
+        if e is None:
+            return (cudaError_t.cudaErrorInvalidResourceHandle,)
+        for s in gpu.streams.values():  # the event's stream has finished the work before it
+            if e in s.events:
+                done = s.events[:s.events.index(e) + 1]
+                for other in done:
+                    other.done = True
+                del s.events[:len(done)]
+        return (OK,)
+
+    def cudaEventQuery(event):
+        e = events.get(int(event))
+        if e is None:
+            return (cudaError_t.cudaErrorInvalidResourceHandle,)
+        return (OK,) if e.time_ms is None or e.done else (cudaError_t.cudaErrorNotReady,)
 
     def cudaEventElapsedTime(start, end):
         a, b = events.get(int(start)), events.get(int(end))
         if a is None or b is None or a.time_ms is None or b.time_ms is None:
             return cudaError_t.cudaErrorInvalidResourceHandle, None
+        if not (a.done and b.done):
+            return cudaError_t.cudaErrorNotReady, None
         return OK, b.time_ms - a.time_ms
 
     def cudaStreamBeginCapture(stream, mode):
@@ -212,13 +249,13 @@ def make_runtime(gpu: FakeGpu) -> types.ModuleType:
             return cudaError_t.cudaErrorInvalidValue, None
         return OK, _Graph(graph.ops)
 
-    def cudaGraphLaunch(graph_exec, stream):
+    def cudaGraphLaunch(graphExec, stream):
         s = stream_of(stream)
-        if s is None or not isinstance(graph_exec, _Graph) or not graph_exec.alive:
+        if s is None or not isinstance(graphExec, _Graph) or not graphExec.alive:
             return (cudaError_t.cudaErrorInvalidResourceHandle,)
         gpu.graph_launches += 1
         gpu.log.append("graph-launch")
-        s.submit(lambda: sum(op() for op in graph_exec.ops) * 0.9)  # launch overhead saved
+        s.submit(lambda: sum(op() for op in graphExec.ops) * 0.9)  # launch overhead saved
         return (OK,)
 
     def _destroy(graph):
@@ -227,11 +264,30 @@ def make_runtime(gpu: FakeGpu) -> types.ModuleType:
         graph.alive = False
         return (OK,)
 
+    def cudaGraphExecDestroy(graphExec):
+        return _destroy(graphExec)
+
+    def cudaGraphDestroy(graph):
+        return _destroy(graph)
+
     for fn in (cudaGetErrorString, cudaGetDeviceCount, cudaDriverGetVersion, cudaRuntimeGetVersion,
                cudaGetDeviceProperties, cudaMemGetInfo, cudaMalloc, cudaMallocHost, cudaFree, cudaFreeHost,
                cudaMemcpyAsync, cudaStreamCreate, cudaStreamDestroy, cudaStreamSynchronize, cudaEventCreate,
-               cudaEventDestroy, cudaEventRecord, cudaEventElapsedTime, cudaStreamBeginCapture,
-               cudaStreamEndCapture, cudaGraphInstantiate, cudaGraphLaunch):
-        setattr(rt, fn.__name__, fn)
-    rt.cudaGraphExecDestroy = rt.cudaGraphDestroy = _destroy
+               cudaEventDestroy, cudaEventRecord, cudaEventSynchronize, cudaEventQuery, cudaEventElapsedTime,
+               cudaStreamBeginCapture, cudaStreamEndCapture, cudaGraphInstantiate, cudaGraphLaunch,
+               cudaGraphExecDestroy, cudaGraphDestroy):
+        setattr(rt, fn.__name__, fn if fn in (cudaGetErrorString, cudaDriverGetVersion, cudaRuntimeGetVersion)
+                else _needs_driver(fn, driver_too_old))
     return rt
+
+
+def _needs_driver(fn, driver_too_old):
+    """Without a (new enough) driver every runtime call fails first with cudaErrorInsufficientDriver and
+    no values, as the real runtime's lazy initialisation does."""
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        if driver_too_old():
+            return (cudaError_t.cudaErrorInsufficientDriver,) + (None,) * (len(out) - 1)
+        return out
+    return call

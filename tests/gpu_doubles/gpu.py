@@ -27,7 +27,7 @@ class FakeGpu:
     name: str = "NVIDIA H100 80GB HBM3"
     major: int = 9
     minor: int = 0
-    driver: int | None = 12080  # None: no driver installed
+    driver: int | None = 13040  # cudaDriverGetVersion (CUDA 13.4 driver); None: no driver installed
     count: int = 1
     total: int = 512 * MIB
     context_bytes: int = 64 * MIB
@@ -99,6 +99,7 @@ class FakeStream:
     handle: int
     clock_ms: float = 0.0
     capture: list[Callable[[], float]] | None = None
+    events: list = field(default_factory=list)  # recorded, not yet known complete (cudart double)
 
     def __int__(self) -> int:
         return self.handle

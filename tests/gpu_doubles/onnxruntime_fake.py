@@ -1,12 +1,18 @@
 """A fake ``onnxruntime`` (the onnxruntime-gpu build's Python surface) over the real CPU onnxruntime.
 
 Enforces: an unavailable provider is warned about and the session falls back to the CPU (what ORT does
-since 1.10), 'cuda' OrtValues need the CUDA provider, a binding must bind every input and output before
-``run_with_iobinding``, provider options must be known to the provider. Records what was asked so tests
-can check provider options."""
+since 1.10); a provider listed as available whose library fails to load (``unloadable``: the GPU wheel
+lists CUDA and TensorRT wherever it is installed, and loads libonnxruntime_providers_*.so only when a
+session asks) is dropped as onnxruntime-gpu 1.31 does -- CUDA with an error logged to stderr and no Python
+warning, TensorRT by an exception the Python layer prints as "EP Error" before retrying with CUDA + CPU
+(CUDA only if it was asked for), without the provider options; 'cuda' OrtValues need the CUDA provider; a
+binding must bind every input and output before ``run_with_iobinding``; provider options must be known to
+the provider (option names are the real build's: tests/conformance reads them from onnxruntime-gpu's
+libraries). Records what was asked so tests can check provider options."""
 
 from __future__ import annotations
 
+import sys
 import types
 import warnings
 
@@ -23,7 +29,20 @@ KNOWN_OPTIONS = {
 }
 
 
-def make_onnxruntime(available: list[str], version: str = "1.31.1") -> types.ModuleType:
+CUDA, TRT, CPU = "CUDAExecutionProvider", "TensorrtExecutionProvider", "CPUExecutionProvider"
+#: what onnxruntime-gpu 1.31.1 says when a provider library does not load (tests/conformance compares)
+TRT_LOAD_ERROR = ("Please install TensorRT libraries as mentioned in the GPU requirements page, make sure they're in "
+                  "the PATH or LD_LIBRARY_PATH, and that your GPU is supported.")
+CUDA_LOAD_ERROR = ("Failed to create CUDAExecutionProvider. Require cuDNN 9.* and CUDA 13.*. Please install all "
+                   "dependencies as mentioned in the GPU requirements page "
+                   "(https://onnxruntime.ai/docs/execution-providers/CUDA-ExecutionProvider.html#requirements), make "
+                   "sure they're in the PATH, and that your GPU is supported.")
+
+
+def make_onnxruntime(available: list[str], version: str = "1.31.1", unloadable: frozenset[str] = frozenset()
+                     ) -> types.ModuleType:
+    """``available``: what get_available_providers lists; ``unloadable``: those of them whose library fails
+    to load when a session asks for them."""
     import onnxruntime as real
 
     m = types.ModuleType("onnxruntime")
@@ -34,25 +53,26 @@ def make_onnxruntime(available: list[str], version: str = "1.31.1") -> types.Mod
     m._fake_state = state
 
     class OrtValue:
-        def __init__(self, array, device):
-            self._array, self._device = array, device
+        def __init__(self, ortvalue, numpy_obj=None, session=None):
+            """The real one wraps a C OrtValue; here ``ortvalue`` is an (array, device) pair."""
+            self._array, self._device = ortvalue
 
         @staticmethod
-        def ortvalue_from_numpy(array, device_type="cpu", device_id=0):
-            if device_type == "cuda" and "CUDAExecutionProvider" not in available:
+        def ortvalue_from_numpy(numpy_obj, device_type="cpu", device_id=0):
+            if device_type == "cuda" and CUDA not in available:
                 raise RuntimeError("ortvalue_from_numpy: this onnxruntime build has no CUDA device")
             state.uploads += device_type == "cuda"
-            return OrtValue(np.array(array), device_type)
+            return OrtValue((np.array(numpy_obj), device_type))
 
         @staticmethod
         def ortvalue_from_shape_and_type(shape, element_type, device_type="cpu", device_id=0):
-            return OrtValue(np.zeros(shape, dtype=element_type), device_type)
+            return OrtValue((np.zeros(shape, dtype=element_type), device_type))
 
-        def update_inplace(self, array):
-            if array.shape != self._array.shape:
+        def update_inplace(self, data):
+            if data.shape != self._array.shape:
                 raise RuntimeError("update_inplace: shape differs")
             state.uploads += 1
-            self._array[...] = array
+            self._array[...] = data
 
         def device_name(self):
             return self._device
@@ -62,47 +82,70 @@ def make_onnxruntime(available: list[str], version: str = "1.31.1") -> types.Mod
 
     class IOBinding:
         def __init__(self, session):
-            self._session, self.inputs, self.outputs, self.output_devices = session, {}, {}, {}
+            self._session, self._inputs, self._outputs, self._output_devices = session, {}, {}, {}
 
-        def bind_ortvalue_input(self, name, value):
-            self.inputs[name] = value
+        def bind_ortvalue_input(self, name, ortvalue):
+            self._inputs[name] = ortvalue
 
-        def bind_cpu_input(self, name, array):
-            self.inputs[name] = OrtValue(np.array(array), "cpu")
+        def bind_cpu_input(self, name, arr_on_cpu):
+            self._inputs[name] = OrtValue((np.array(arr_on_cpu), "cpu"))
 
-        def bind_ortvalue_output(self, name, value):
-            self.outputs[name] = value
+        def bind_ortvalue_output(self, name, ortvalue):
+            self._outputs[name] = ortvalue
 
         def bind_output(self, name, device_type="cpu", device_id=0):
-            self.output_devices[name] = device_type
+            self._output_devices[name] = device_type
 
         def synchronize_outputs(self):
             pass
 
         def copy_outputs_to_cpu(self):
             state.downloads += 1
-            return [self.outputs[o.name].numpy() for o in self._session._real.get_outputs()]
+            return [self._outputs[o.name].numpy() for o in self._session._real.get_outputs()]
+
+    def requested(providers, name):
+        return any((p if isinstance(p, str) else p[0]) == name for p in providers)
 
     class InferenceSession:
-        def __init__(self, path, sess_options=None, providers=None, provider_options=None):
+        def __init__(self, path_or_bytes, sess_options=None, providers=None, provider_options=None, **kwargs):
             if providers is None:
                 raise ValueError("This ORT build has ['CUDAExecutionProvider', ...] enabled. Since ORT 1.9, you are "
                                  "required to explicitly set the providers parameter")
-            self.requested = providers
+            self._requested = providers
+            try:
+                self._providers = self._create(providers)
+            except RuntimeError as exc:  # onnxruntime's Python layer: print, then retry once without options
+                both = requested(providers, TRT) and requested(providers, CUDA)
+                fallback = [CUDA, CPU] if TRT in available and both else [CPU]
+                print("*************** EP Error ***************")
+                print(f"EP Error {exc} when using {providers}")
+                print(f"Falling back to {fallback} and retrying.")
+                print("****************************************")
+                self._providers = self._create(fallback)
+            self._real = real.InferenceSession(path_or_bytes, providers=[CPU])
+            state.sessions.append(self)
+
+        @staticmethod
+        def _create(providers):
             used = []
             for entry in providers:
                 name, opts = (entry, {}) if isinstance(entry, str) else entry
+                if name not in available:
+                    warnings.warn(f"Specified provider '{name}' is not in available provider names."
+                                  f"Available providers: '{', '.join(available)}'")
+                    continue
+                if name in unloadable and name == TRT:
+                    raise RuntimeError(TRT_LOAD_ERROR)
+                if name in unloadable:  # logged by onnxruntime's C++ logger, not a Python warning
+                    print(f"[E:onnxruntime:Default, provider_bridge_ort.cc] Failed to load library "
+                          f"libonnxruntime_providers_{name[:-len('ExecutionProvider')].lower()}.so", file=sys.stderr)
+                    print(f"[W:onnxruntime:Default, onnxruntime_pybind_state.cc] {CUDA_LOAD_ERROR}", file=sys.stderr)
+                    continue
                 unknown = set(opts) - KNOWN_OPTIONS.get(name, set(opts))
                 if unknown:
                     raise RuntimeError(f"[ONNXRuntimeError] : 1 : FAIL : Unknown provider option: {sorted(unknown)}")
-                if name in available:
-                    used.append(name)
-                else:
-                    warnings.warn(f"Specified provider '{name}' is not in available provider names."
-                                  f"Available providers: '{', '.join(available)}'")
-            self._providers = used + ["CPUExecutionProvider"] if "CPUExecutionProvider" not in used else used
-            self._real = real.InferenceSession(path, providers=["CPUExecutionProvider"])
-            state.sessions.append(self)
+                used.append(name)
+            return used + [CPU] if CPU not in used else used
 
         def get_providers(self):
             return list(self._providers)
@@ -116,19 +159,20 @@ def make_onnxruntime(available: list[str], version: str = "1.31.1") -> types.Mod
         def io_binding(self):
             return IOBinding(self)
 
-        def run_with_iobinding(self, binding):
-            missing = [i.name for i in self._real.get_inputs() if i.name not in binding.inputs]
+        def run_with_iobinding(self, iobinding, run_options=None):
+            binding = iobinding
+            missing = [i.name for i in self._real.get_inputs() if i.name not in binding._inputs]
             missing += [o.name for o in self._real.get_outputs()
-                        if o.name not in binding.outputs and o.name not in binding.output_devices]
+                        if o.name not in binding._outputs and o.name not in binding._output_devices]
             if missing:
                 raise RuntimeError(f"run_with_iobinding: not bound: {missing}")
-            outs = self._real.run(None, {k: v._array for k, v in binding.inputs.items()})
+            outs = self._real.run(None, {k: v._array for k, v in binding._inputs.items()})
             for o, value in zip(self._real.get_outputs(), outs):
-                if o.name in binding.outputs:
-                    binding.outputs[o.name]._array[...] = value
+                if o.name in binding._outputs:
+                    binding._outputs[o.name]._array[...] = value
                 else:
-                    binding.outputs[o.name] = OrtValue(value, binding.output_devices[o.name])
+                    binding._outputs[o.name] = OrtValue((value, binding._output_devices[o.name]))
             state.runs += 1
 
-    m.OrtValue, m.InferenceSession = OrtValue, InferenceSession
+    m.OrtValue, m.InferenceSession, m.IOBinding = OrtValue, InferenceSession, IOBinding
     return m

@@ -1,4 +1,6 @@
-"""A fake ``pynvml`` (nvidia-ml-py): calls before nvmlInit raise NVMLError_Uninitialized like the real one;
+"""A fake ``pynvml`` (nvidia-ml-py): calls before nvmlInit raise NVMLError_Uninitialized like the real one,
+nvmlInit without a driver raises NVMLError_LibraryNotFound (names, parameters, constants and error codes are
+nvidia-ml-py's: tests/conformance checks them);
 readings follow a script (SM clock, event reasons, power) so clock drops and energy can be tested. The
 total-energy counter integrates the scripted power over real elapsed time (mJ), as the driver does."""
 
@@ -106,12 +108,12 @@ def make_pynvml(gpu: FakeGpu, *, sm_clock=lambda t: 1980, reasons=lambda t: 0, p
         advance()
         return int(st.energy_mj)
 
-    def nvmlDeviceGetClockInfo(handle, clock_type):
+    def nvmlDeviceGetClockInfo(handle, type):
         need_init()
         st.calls.append("clock")
-        return int(sm_clock(now())) if clock_type == m.NVML_CLOCK_SM else 2619
+        return int(sm_clock(now())) if type == m.NVML_CLOCK_SM else 2619
 
-    def nvmlDeviceGetMaxClockInfo(handle, clock_type):
+    def nvmlDeviceGetMaxClockInfo(handle, type):
         need_init()
         return 1980
 

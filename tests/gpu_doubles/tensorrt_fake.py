@@ -6,7 +6,12 @@ dynamic inputs need an optimization profile; execute_async_v3 returns False (and
 or a tensor address is missing or the stream is not a live stream; build_serialized_network returns None
 and logs "out of memory" when the device cannot hold the build. TensorRT 10: legacy BuilderFlag.FP16/INT8/
 BF16, int8_calibrator, device_memory_size, weak typing allowed (precision flags on a strongly typed network
-are an error). TensorRT 11: none of those; every network is strongly typed.
+are an error). TensorRT 11: none of those; every network is strongly typed. Enum values, class and method
+names and parameter names are the real ones of each version (tests/conformance checks them against the
+real bindings). Also enforced: ``IOptimizationProfile.set_shape`` raises on min > opt or opt > max (with the
+real bindings' messages), and the single-logger rule -- TensorRT keeps the first logger given to a Builder
+or Runtime for the whole process and ignores later ones (a second logger would never see an error), so a
+different logger raises :class:`LoggerRuleViolation` here. One fake module is one process.
 
 The "engine" is a header plus the ONNX bytes; executing it runs the ONNX with onnxruntime on the CPU over
 the fake device memory, so outputs are real and parity can be checked.
@@ -25,6 +30,10 @@ import numpy as np
 from gpu_doubles.gpu import FakeGpu
 
 MAGIC = b"FAKETRT1"
+
+
+class LoggerRuleViolation(AssertionError):
+    """A second, different logger was given to a Builder or Runtime in the same (fake) process."""
 
 
 class Severity(enum.IntEnum):
@@ -69,8 +78,8 @@ _NP = {DataType.FLOAT: np.float32, DataType.HALF: np.float16, DataType.INT8: np.
 _ONNX_TYPES = {1: DataType.FLOAT, 10: DataType.HALF, 3: DataType.INT8, 6: DataType.INT32}
 
 
-def nptype(dtype):
-    return _NP[DataType(int(dtype))]
+def nptype(trt_type):
+    return _NP[DataType(int(trt_type))]
 
 
 class MemoryPoolType(enum.IntEnum):
@@ -88,12 +97,14 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
     trt.__version__ = version
     trt.ILogger, trt.Logger, trt.TensorIOMode, trt.DataType = ILogger, Logger, TensorIOMode, DataType
     trt.MemoryPoolType, trt.nptype = MemoryPoolType, nptype
-    flags = {"STRONGLY_TYPED": 1, "PREFER_AOT_PYTHON_PLUGINS": 2, "PREFER_JIT_PYTHON_PLUGINS": 3}
-    if major == 10:
-        flags["EXPLICIT_BATCH"] = 0
+    if major == 10:  # 11 dropped EXPLICIT_BATCH and renumbered
+        flags = {"EXPLICIT_BATCH": 0, "STRONGLY_TYPED": 1, "PREFER_AOT_PYTHON_PLUGINS": 3,
+                 "PREFER_JIT_PYTHON_PLUGINS": 2}
+    else:
+        flags = {"STRONGLY_TYPED": 0, "PREFER_AOT_PYTHON_PLUGINS": 2, "PREFER_JIT_PYTHON_PLUGINS": 1}
     trt.NetworkDefinitionCreationFlag = enum.IntEnum("NetworkDefinitionCreationFlag", flags)
     builder_flags = {"DEBUG": 2, "GPU_FALLBACK": 3, "REFIT": 4, "DISABLE_TIMING_CACHE": 5, "TF32": 6,
-                     "SPARSE_WEIGHTS": 7, "EDITABLE_TIMING_CACHE": 27}
+                     "SPARSE_WEIGHTS": 7, "EDITABLE_TIMING_CACHE": 27 if major == 10 else 26}
     precision_flags = {"FP16": 0, "INT8": 1, "BF16": 17, "FP8": 15, "OBEY_PRECISION_CONSTRAINTS": 9,
                        "PREFER_PRECISION_CONSTRAINTS": 10}
     if major == 10:
@@ -101,39 +112,56 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
     trt.BuilderFlag = enum.IntEnum("BuilderFlag", builder_flags)
     precision_values = {v for k, v in precision_flags.items() if k in builder_flags}
     state = types.SimpleNamespace(builds=0, parsed=0, timing_hits=0, timing_misses=0, deserialized=0,
-                                  rejected=[], configs=[])
+                                  rejected=[], configs=[], logger=None)
     trt._fake_state = state
     trt._fake_gpu = gpu
 
     def log(logger, severity, msg):
-        logger.log(severity, msg)
+        (state.logger or logger).log(severity, msg)  # TensorRT logs to the process's one logger
+
+    def adopt(logger, entry):
+        """The single-logger rule: the first logger is the process's; a different one later is ignored by
+        TensorRT (it logs "The logger passed into ... differs ..." to the first), so here it fails."""
+        if state.logger is None:
+            state.logger = logger
+        elif logger is not state.logger:
+            raise LoggerRuleViolation(
+                f"The logger passed into {entry} differs from one already provided for an existing builder, "
+                "runtime, or refitter. Uses of the global logger, returned by nvinfer1::getLogger(), will "
+                "return the existing value. (TensorRT sends every message to the first logger: this one would "
+                "never see an error.)")
 
     def need_gpu(logger):
-        if gpu.driver is None or gpu.count == 0:
+        if gpu.driver is None or gpu.driver // 1000 < 13 or gpu.count == 0:  # cu13 build: CUDA 13 driver
             log(logger, Severity.WARNING, "CUDA initialization failure with error: 35. Please check your CUDA "
                                           "installation: http://docs.nvidia.com/cuda/cuda-installation-guide-linux/")
             raise TypeError("pybind11::init(): factory function returned nullptr")
         gpu.create_context()
 
     # -- network and parser -------------------------------------------------------------------------------
-    class Tensor:
+    class ITensor:
         def __init__(self, name, shape, dtype):
             self.name, self.shape, self.dtype = name, tuple(shape), dtype
 
     class INetworkDefinition:
         def __init__(self, builder, flags):
             self._builder = builder
-            self.strongly_typed = major >= 11 or bool(flags & (1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)))
+            strong = 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+            self.flags = flags | strong if major >= 11 else flags  # 11: every network is strongly typed
+            self._strongly_typed = bool(self.flags & strong)
             self._inputs, self._outputs, self._onnx, self._ops = [], [], None, []
+
+        def get_flag(self, flag):
+            return bool(self.flags & (1 << int(flag)))
 
         num_inputs = property(lambda self: len(self._inputs))
         num_outputs = property(lambda self: len(self._outputs))
 
-        def get_input(self, i):
-            return self._inputs[i]
+        def get_input(self, index):
+            return self._inputs[index]
 
-        def get_output(self, i):
-            return self._outputs[i]
+        def get_output(self, index):
+            return self._outputs[index]
 
     class ParserError:
         def __init__(self, node, op, desc):
@@ -150,7 +178,7 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
 
     class OnnxParser:
         #: ops the fake parser refuses (tests add to it to simulate an unsupported model)
-        unsupported: set = set()
+        _unsupported: set = set()
 
         def __init__(self, network, logger):
             if not isinstance(network, INetworkDefinition):
@@ -159,26 +187,27 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
 
         num_errors = property(lambda self: len(self._errors))
 
-        def get_error(self, i):
-            return self._errors[i]
+        def get_error(self, index):
+            return self._errors[index]
 
         def clear_errors(self):
             self._errors = []
 
-        def parse_from_file(self, path):
-            with open(path, "rb") as handle:
+        def parse_from_file(self, model):
+            with open(model, "rb") as handle:
                 return self.parse(handle.read())
 
-        def parse(self, data):
+        def parse(self, model, path=None):
             import onnx
 
+            data = model
             try:
                 model = onnx.load_from_string(bytes(data))
             except Exception as exc:
                 self._errors.append(ParserError(-1, "", f"Failed to parse ONNX model: {exc}"))
                 return False
             for i, node in enumerate(model.graph.node):
-                if node.op_type in OnnxParser.unsupported:
+                if node.op_type in OnnxParser._unsupported:
                     self._errors.append(ParserError(i, node.op_type, f"No importer registered for op: {node.op_type}"))
             if self._errors:
                 return False
@@ -189,7 +218,7 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
                     if v.name in inits:
                         continue
                     dims = [d.dim_value if d.HasField("dim_value") else -1 for d in v.type.tensor_type.shape.dim]
-                    target.append(Tensor(v.name, dims, _ONNX_TYPES[v.type.tensor_type.elem_type]))
+                    target.append(ITensor(v.name, dims, _ONNX_TYPES[v.type.tensor_type.elem_type]))
             net._onnx = bytes(data)
             net._ops = [f"{n.op_type}:{n.name}" for n in model.graph.node]
             state.parsed += 1
@@ -198,75 +227,85 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
     # -- builder config, profile, timing cache --------------------------------------------------------------
     class IOptimizationProfile:
         def __init__(self):
-            self.shapes = {}
+            self._shapes = {}
 
-        def set_shape(self, name, min, opt, max):
-            self.shapes[name] = (tuple(min), tuple(opt), tuple(max))
+        def set_shape(self, input, min, opt, max):
+            """Like the bindings: each of min, opt, max is checked against the ones before it, and the
+            first inconsistent one raises RuntimeError (pybind11's translation of std::runtime_error)."""
+            low, mid, high = (tuple(int(d) for d in shape) for shape in (min, opt, max))
+            if any(d < 0 for d in low):
+                raise RuntimeError("Shape provided for min is inconsistent with other shapes.")
+            if len(mid) != len(low) or any(a > b for a, b in zip(low, mid)):
+                raise RuntimeError("Shape provided for opt is inconsistent with other shapes.")
+            if len(high) != len(mid) or any(a > b for a, b in zip(mid, high)):
+                raise RuntimeError("Shape provided for max is inconsistent with other shapes.")
+            self._shapes[input] = (low, mid, high)
 
-        def get_shape(self, name):
-            return self.shapes.get(name)
+        def get_shape(self, input):
+            return list(self._shapes.get(input, ()))
 
     class ITimingCache:
         def __init__(self, entries, tag):
-            self.entries, self.tag = dict(entries), tag
+            self._entries, self._tag = dict(entries), tag
 
         def serialize(self):
-            return memoryview(json.dumps({"tag": self.tag, "entries": self.entries}).encode())
+            return memoryview(json.dumps({"tag": self._tag, "entries": self._entries}).encode())
 
-        def combine(self, other, ignore_mismatch):
-            if other.tag != self.tag and not ignore_mismatch:
+        def combine(self, input_cache, ignore_mismatch):
+            if input_cache._tag != self._tag and not ignore_mismatch:
                 return False
-            if other.tag == self.tag:
-                for k, v in other.entries.items():
-                    self.entries.setdefault(k, v)
+            if input_cache._tag == self._tag:
+                for k, v in input_cache._entries.items():
+                    self._entries.setdefault(k, v)
             return True
 
         def reset(self):
-            self.entries = {}
+            self._entries = {}
             return True
 
     class IBuilderConfig:
         def __init__(self):
-            self.flags = set()
-            self.pools = {}
-            self.profiles = []
+            self._flags = set()
+            self._pools = {}
+            self._profiles = []
             self.builder_optimization_level = 3
             self._cache = None
-            if major == 10:
-                self.int8_calibrator = None
             state.configs.append(self)
 
+        flags = property(lambda self: sum(1 << f for f in self._flags),  # the real bit mask
+                         lambda self, mask: setattr(self, "_flags", {b for b in range(64) if mask >> b & 1}))
+
         def set_flag(self, flag):
-            self.flags.add(int(flag))
+            self._flags.add(int(flag))
 
         def get_flag(self, flag):
-            return int(flag) in self.flags
+            return int(flag) in self._flags
 
-        def set_memory_pool_limit(self, pool, size):
-            self.pools[MemoryPoolType(int(pool))] = int(size)
+        def set_memory_pool_limit(self, pool, pool_size):
+            self._pools[MemoryPoolType(int(pool))] = int(pool_size)
 
         def get_memory_pool_limit(self, pool):
-            return self.pools.get(MemoryPoolType(int(pool)), gpu.total)
+            return self._pools.get(MemoryPoolType(int(pool)), gpu.total)
 
         def add_optimization_profile(self, profile):
-            for name, (lo, opt, hi) in profile.shapes.items():
+            for name, (lo, opt, hi) in profile._shapes.items():
                 if not (len(lo) == len(opt) == len(hi) and all(a <= b <= c for a, b, c in zip(lo, opt, hi))):
                     return -1
-            self.profiles.append(profile)
-            return len(self.profiles) - 1
+            self._profiles.append(profile)
+            return len(self._profiles) - 1
 
-        def create_timing_cache(self, data):
+        def create_timing_cache(self, serialized_timing_cache):
             tag = f"{version}|sm{gpu.major}{gpu.minor}"
-            if not data:
+            if not serialized_timing_cache:
                 return ITimingCache({}, tag)
             try:
-                doc = json.loads(bytes(data))
+                doc = json.loads(bytes(serialized_timing_cache))
             except ValueError:
                 return None  # the real builder logs an error and returns no cache
             return ITimingCache(doc["entries"], doc["tag"])
 
         def set_timing_cache(self, cache, ignore_mismatch):
-            if cache.tag != f"{version}|sm{gpu.major}{gpu.minor}" and not ignore_mismatch:
+            if cache._tag != f"{version}|sm{gpu.major}{gpu.minor}" and not ignore_mismatch:
                 return False
             self._cache = cache
             return True
@@ -274,10 +313,14 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
         def get_timing_cache(self):
             return self._cache
 
+    if major == 10:
+        IBuilderConfig.int8_calibrator = None  # removed in 11
+
     class Builder:
         def __init__(self, logger):
             if not isinstance(logger, ILogger) or not getattr(logger, "_initialised", False):
                 raise TypeError("Builder(logger): logger must be an initialised tensorrt.ILogger")
+            adopt(logger, "createInferBuilder")
             need_gpu(logger)
             self._logger = logger
 
@@ -296,16 +339,16 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
                 return error("4: Network must have at least one output")
             precision = {int(getattr(trt.BuilderFlag, n)) for n in ("FP16", "INT8", "BF16", "FP8")
                          if hasattr(trt.BuilderFlag, n)}
-            if network.strongly_typed and config.flags & precision:
+            if network._strongly_typed and config._flags & precision:
                 return error("4: [network.cpp::validate] Error Code 4: API Usage Error (precision builder flags "
                              "are not allowed for a strongly typed network)")
             dynamic = [t for t in network._inputs if -1 in t.shape]
-            if dynamic and not config.profiles:
+            if dynamic and not config._profiles:
                 return error("4: Network has dynamic or shape inputs, but no optimization profile has been defined.")
             for t in dynamic:
-                if any(t.name not in p.shapes for p in config.profiles):
+                if any(t.name not in p._shapes for p in config._profiles):
                     return error(f"4: optimization profile is missing values for input {t.name}")
-            max_batch = max([p.shapes[t.name][2][0] for p in config.profiles for t in dynamic] or [1])
+            max_batch = max([p._shapes[t.name][2][0] for p in config._profiles for t in dynamic] or [1])
             activation = 4 * (1 << 20) * max_batch
             workspace = config.get_memory_pool_limit(MemoryPoolType.WORKSPACE)
             needed = activation + min(workspace, 32 << 20) + len(network._onnx)
@@ -317,15 +360,15 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
             if config._cache is not None:
                 for op in network._ops:
                     key = f"{op}|{max_batch}"
-                    if key in config._cache.entries:
+                    if key in config._cache._entries:
                         state.timing_hits += 1
                     else:
                         state.timing_misses += 1
-                        config._cache.entries[key] = 0.01
+                        config._cache._entries[key] = 0.01
             state.builds += 1
-            header = {"version": version, "cc": [gpu.major, gpu.minor], "strongly_typed": network.strongly_typed,
-                      "flags": sorted(config.flags), "activation": activation,
-                      "profiles": [{k: v for k, v in p.shapes.items()} for p in config.profiles],
+            header = {"version": version, "cc": [gpu.major, gpu.minor], "strongly_typed": network._strongly_typed,
+                      "flags": sorted(config._flags), "activation": activation,
+                      "profiles": [{k: v for k, v in p._shapes.items()} for p in config._profiles],
                       "inputs": [[t.name, list(t.shape), int(t.dtype)] for t in network._inputs],
                       "outputs": [[t.name, list(t.shape), int(t.dtype)] for t in network._outputs]}
             head = json.dumps(header).encode()
@@ -350,8 +393,8 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
                     return entry
             raise KeyError(name)
 
-        def get_tensor_name(self, i):
-            return self._io[i][0]
+        def get_tensor_name(self, index):
+            return self._io[index][0]
 
         def get_tensor_mode(self, name):
             try:
@@ -378,7 +421,7 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
                 return None
             return IExecutionContext(self)
 
-        def session(self):
+        def _ort_session(self):
             if self._session is None:
                 import onnxruntime as ort
 
@@ -446,8 +489,8 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
                     if mode == TensorIOMode.INPUT:
                         raw = (ctypes.c_byte * size).from_address(address)
                         feeds[name] = np.frombuffer(raw, dtype=np_type).reshape(dims).copy()
-                outs = engine.session().run(None, feeds)
-                names = [o.name for o in engine.session().get_outputs()]
+                outs = engine._ort_session().run(None, feeds)
+                names = [o.name for o in engine._ort_session().get_outputs()]
                 for name, value in zip(names, outs):
                     address, dims, np_type, size, _ = arrays[name]
                     data = np.ascontiguousarray(value, dtype=np_type).tobytes()
@@ -460,11 +503,12 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
         def __init__(self, logger):
             if not isinstance(logger, ILogger):
                 raise TypeError("Runtime(logger): logger must be a tensorrt.ILogger")
+            adopt(logger, "createInferRuntime")
             need_gpu(logger)
             self._logger = logger
 
-        def deserialize_cuda_engine(self, data):
-            data = bytes(data)
+        def deserialize_cuda_engine(self, serialized_engine):
+            data = bytes(serialized_engine)
             error = lambda m: (log(self._logger, Severity.ERROR, m), state.rejected.append(m), None)[2]  # noqa: E731
             if not data.startswith(MAGIC):
                 return error("1: [stdArchiveReader.cpp] Error Code 1: Serialization (Serialization assertion "
@@ -485,6 +529,8 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
 
     trt.Builder, trt.Runtime, trt.OnnxParser, trt.ICudaEngine = Builder, Runtime, OnnxParser, ICudaEngine
     trt.IExecutionContext, trt.IBuilderConfig, trt.ITimingCache = IExecutionContext, IBuilderConfig, ITimingCache
-    OnnxParser.unsupported = set()
+    trt.INetworkDefinition, trt.IOptimizationProfile, trt.ITensor = INetworkDefinition, IOptimizationProfile, ITensor
+    trt.ParserError = ParserError
+    OnnxParser._unsupported = set()
     trt._precision_flag_values = precision_values
     return trt

@@ -8,7 +8,10 @@ build that fails for lack of memory says so with the workspace and the free devi
 
 from __future__ import annotations
 
+import collections
 import re
+import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,21 +46,47 @@ def major_version(trt: Any) -> int:
     return int(str(trt.__version__).split(".")[0])
 
 
-def make_logger(trt: Any) -> Any:
-    """A TensorRT logger that keeps warnings and errors, so a failed build can say why."""
+#: one logger per tensorrt module (per process in real life; the tests' fake modules each count as one)
+_LOGGERS: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
 
+
+def make_logger(trt: Any) -> Any:
+    """The process's TensorRT logger, which keeps warnings and errors so a failed call can say why.
+
+    One for the whole process: TensorRT keeps the first logger given to a Builder, Runtime or Refitter and
+    sends every later message there (a second logger is ignored), so a build's own logger would never see
+    its errors. Callers take :meth:`mark` before a call and read ``errors(since=mark)`` after it.
+    """
+    logger = _LOGGERS.get(trt)
+    if logger is None:
+        logger = _LOGGERS[trt] = _new_logger(trt)
+    return logger
+
+
+def _new_logger(trt: Any) -> Any:
     class _Logger(trt.ILogger):
         def __init__(self) -> None:
-            trt.ILogger.__init__(self)
-            self.messages: list[tuple[str, str]] = []
+            super().__init__()  # the pybind11 base must be initialised; no reference to ``trt`` kept
+            self.messages: collections.deque[tuple[int, str, str]] = collections.deque(maxlen=1000)
+            self._count = 0
+            self._lock = threading.Lock()
 
         def log(self, severity: Any, msg: str) -> None:
             name = getattr(severity, "name", str(severity))
             if name in ("INTERNAL_ERROR", "ERROR", "WARNING"):
-                self.messages.append((name, str(msg)))
+                with self._lock:
+                    self.messages.append((self._count, name, str(msg)))
+                    self._count += 1
 
-        def errors(self) -> list[str]:
-            return [m for s, m in self.messages if s in ("INTERNAL_ERROR", "ERROR")]
+        def mark(self) -> int:
+            """The position after the last message: pass it as ``since`` to read only what follows."""
+            return self._count
+
+        def errors(self, since: int = 0) -> list[str]:
+            return [m for i, s, m in list(self.messages) if i >= since and s in ("INTERNAL_ERROR", "ERROR")]
+
+        def warnings(self, since: int = 0) -> list[str]:
+            return [m for i, s, m in list(self.messages) if i >= since and s == "WARNING"]
 
     return _Logger()
 
@@ -109,11 +138,11 @@ def _oom(options: TrtOptions, detail: str) -> BuildOutOfMemory:
                             f"device {_free_memory_text()}: {detail}")
 
 
-def _parse(trt: Any, network: Any, logger: Any, onnx_path: Path) -> None:
+def _parse(trt: Any, network: Any, logger: Any, onnx_path: Path, since: int) -> None:
     parser = trt.OnnxParser(network, logger)
     if parser.parse_from_file(str(onnx_path)):
         return
-    errors = [str(parser.get_error(i)) for i in range(parser.num_errors)] or logger.errors() or ["no detail"]
+    errors = [str(parser.get_error(i)) for i in range(parser.num_errors)] or logger.errors(since) or ["no detail"]
     raise OnnxParseError(f"TensorRT could not parse {onnx_path.name} ({len(errors)} error(s)): " + " | ".join(errors))
 
 
@@ -141,10 +170,11 @@ def build_engine(onnx_path: Path, precision: str, shapes: dict[str, list[list[in
     report = BuildReport()
     started = time.perf_counter()
     logger = make_logger(trt)
+    since = logger.mark()
     builder = trt.Builder(logger)
     flags = 0 if not options.strongly_typed else 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
     network = builder.create_network(flags)
-    _parse(trt, network, logger, onnx_path)
+    _parse(trt, network, logger, onnx_path, since)
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, options.workspace_mib * _MIB)
     config.builder_optimization_level = options.opt_level
@@ -164,7 +194,7 @@ def build_engine(onnx_path: Path, precision: str, shapes: dict[str, list[list[in
         if isinstance(exc, MemoryError) or _OOM.search(str(exc)):
             raise _oom(options, str(exc)) from exc
         raise
-    errors = logger.errors()
+    errors = logger.errors(since)
     if serialized is None:
         detail = " | ".join(errors) or "build_serialized_network returned None"
         if any(_OOM.search(e) for e in errors):
@@ -172,6 +202,6 @@ def build_engine(onnx_path: Path, precision: str, shapes: dict[str, list[list[in
         raise BuildFailed(f"TensorRT engine build failed: {detail}")
     if cache_path is not None:
         report.timing_cache_saved_bytes = timing_cache.save(config, cache_path)
-    report.warnings = [m for s, m in logger.messages if s == "WARNING"][:20]
+    report.warnings = logger.warnings(since)[:20]
     report.seconds = time.perf_counter() - started
     return bytes(serialized), report

@@ -50,12 +50,13 @@ class TensorRTRunner:
         fields = key_fields(sha256_file(self.artifact), self.precision, self._shapes, self.options.builder_key(),
                             str(trt.__version__), device.to_dict())
         cache = EngineCache(self.artifact.parent / "engines")
-        self._logger = make_logger(trt)
+        self._logger = make_logger(trt)  # the process's one logger: mark before a call, read errors after it
+        since = self._logger.mark()
         self._runtime = trt.Runtime(self._logger)
         data, state = cache.lookup(fields)
         engine = self._runtime.deserialize_cuda_engine(data) if data is not None else None
         if data is not None and engine is None:
-            state = "cached engine rejected by TensorRT: " + (" | ".join(self._logger.errors()) or "no detail")
+            state = "cached engine rejected by TensorRT: " + (" | ".join(self._logger.errors(since)) or "no detail")
         build = None
         if engine is None:
             data, report = build_engine(self.artifact, self.precision, self._shapes, self.options,
@@ -64,15 +65,17 @@ class TensorRTRunner:
                                         if self.options.timing_cache else None)
             cache.store(fields, data, {"build_seconds": report.seconds})
             build = report.__dict__
+            since = self._logger.mark()
             engine = self._runtime.deserialize_cuda_engine(data)
             if engine is None:
                 raise BuildFailed("TensorRT could not deserialize the engine it just built: "
-                                  + (" | ".join(self._logger.errors()) or "no detail"))
+                                  + (" | ".join(self._logger.errors(since)) or "no detail"))
         self._engine, self._engine_bytes = engine, len(data)
+        since = self._logger.mark()
         self._context = engine.create_execution_context()
         if self._context is None:
             raise RuntimeError("create_execution_context failed (not enough device memory for activations?): "
-                               + (" | ".join(self._logger.errors()) or "no detail"))
+                               + (" | ".join(self._logger.errors(since)) or "no detail"))
         names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
         self._inputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
         self._outputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
@@ -95,9 +98,10 @@ class TensorRTRunner:
             raise ValueError(f"tensorrt: batch {batch.shape[0]} is outside the engine profile's batch range "
                              f"{low[0]}..{high[0]}; pass --backend-option max_batch={batch.shape[0]}")
         self._release_io()
+        since = self._logger.mark()
         if not self._context.set_input_shape(name, tuple(batch.shape)):
             raise RuntimeError(f"set_input_shape({name}, {tuple(batch.shape)}) refused: "
-                               + (" | ".join(self._logger.errors()) or "no detail"))
+                               + (" | ".join(self._logger.errors(since)) or "no detail"))
         self._host = {name: cuda.PinnedArray(batch.shape, self._dtypes[name])}
         self._host[name].array[...] = batch.astype(self._dtypes[name], copy=False)
         self._device = {name: cuda.DeviceBuffer(self._host[name].nbytes)}
@@ -170,8 +174,9 @@ class TensorRTRunner:
 
     # -- internals ---------------------------------------------------------------------------------------
     def _enqueue(self) -> None:
+        since = self._logger.mark()
         if not self._context.execute_async_v3(int(self._stream)):
-            raise RuntimeError("execute_async_v3 failed: " + (" | ".join(self._logger.errors()[-3:]) or "no detail"))
+            raise RuntimeError("execute_async_v3 failed: " + (" | ".join(self._logger.errors(since)[-3:]) or "no detail"))
 
     def _copy_in(self) -> None:
         name = self._inputs[0]
