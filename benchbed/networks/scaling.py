@@ -20,6 +20,8 @@ PAPER_ALPHA, PAPER_BETA, PAPER_GAMMA = 1.2, 1.1, 1.15
 BASE_RESOLUTION = 224
 BASE_DROPOUT = 0.2
 MAX_PRESET_PHI = 7
+#: The most φ values one list may name (a sweep of more networks is a typo, not a plan).
+MAX_PHI_VALUES = 64
 
 
 @dataclass(frozen=True)
@@ -271,6 +273,8 @@ def parse_phi_list(text: str, mode: str = "preset") -> list[float]:
         hi = float(match.group(2)) if match.group(2) is not None else lo
         if hi < lo:
             raise BenchbedError(f"bad --phi range {token.strip()!r}: the end is below the start (try {hi:g}-{lo:g})")
+        if hi - lo >= MAX_PHI_VALUES:  # bounded before it is expanded: 0-99999999999 must not fill memory
+            raise BenchbedError(f"bad --phi range {token.strip()!r}: more than {MAX_PHI_VALUES} values")
         value = lo
         while value <= hi + 1e-9:
             values.add(round(value, 6))

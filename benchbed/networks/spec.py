@@ -8,6 +8,8 @@ an independent count.
 
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -140,6 +142,10 @@ def build_spec(scaling: ScalingSpec, baseline: Baseline = EFFICIENTNET_B0) -> Ne
     except ValueError as exc:
         raise BenchbedError(str(exc)) from None
     width, depth = scaling.width, scaling.depth
+    blocks = sum(round_repeats(stage.repeats, depth) for stage in decoded)
+    if blocks > MAX_BLOCKS:  # checked before any layer is made: a depth of 1e9 must not fill memory first
+        raise BenchbedError(f"{scaling.name}: {blocks:,} blocks is over benchbed's limit of {MAX_BLOCKS:,} "
+                            f"(EfficientNet-B7 has 55); lower the depth multiplier or φ")
     in_channels = round_filters(baseline.stem_channels, width)
     stem = in_channels
     stages: list[tuple[LayerSpec, ...]] = []
@@ -166,7 +172,7 @@ def build_spec(scaling: ScalingSpec, baseline: Baseline = EFFICIENTNET_B0) -> Ne
             )
         )
         in_channels = out_channels
-    return NetworkSpec(
+    spec = NetworkSpec(
         scaling=scaling,
         baseline=baseline.name,
         stem_channels=stem,
@@ -181,6 +187,35 @@ def build_spec(scaling: ScalingSpec, baseline: Baseline = EFFICIENTNET_B0) -> Ne
         stochastic_depth=baseline.stochastic_depth,
         stage_strings=tuple(strings),
     )
+    _check_size(spec)
+    return spec
+
+
+#: Networks past these are refused before anything is built (B7: 55 blocks, 66 M parameters, 37 G MACs);
+#: ``BENCHBED_MAX_PARAMS`` / ``BENCHBED_MAX_MACS`` raise the size limits for a machine that can take more.
+MAX_BLOCKS = 1000
+DEFAULT_MAX_PARAMS = 2_000_000_000
+DEFAULT_MAX_MACS = 2_000_000_000_000
+
+
+def _limit(name: str, default: int) -> int:
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        return int(float(text))
+    except ValueError:
+        raise BenchbedError(f"{name}={text!r} is not a number") from None
+
+
+def _check_size(spec: NetworkSpec) -> None:
+    params, macs = count_cost(spec)
+    for what, value, env, default in (("parameters", params, "BENCHBED_MAX_PARAMS", DEFAULT_MAX_PARAMS),
+                                      ("MACs per image", macs, "BENCHBED_MAX_MACS", DEFAULT_MAX_MACS)):
+        limit = _limit(env, default)
+        if value > limit:
+            raise BenchbedError(f"{spec.name}: {value:.3g} {what} is over the limit of {limit:.3g} "
+                                f"(B7: 6.6e+07 parameters, 3.8e+10 MACs); set {env} to allow more")
 
 
 def _conv_out(size: int, kernel: int, stride: int) -> int:
