@@ -219,3 +219,39 @@ def test_a_damaged_store_row_is_skipped_and_named(tmp_path):
     assert resumed.returncode == 0, resumed.stderr  # the skipped cell is measured again
     scenarios = json.loads(resumed.stdout)["scenarios"]  # {scenario: rows}
     assert "single-stream" in scenarios
+
+
+def test_a_full_disk_mid_sweep_keeps_finished_cells_and_says_how_to_resume(tmp_path, monkeypatch):
+    import errno
+
+    from benchbed.core.errors import BenchbedError
+    from benchbed.core.result import Result
+    from benchbed.measure.timing import get_profile
+    from benchbed.sweep import run as sweep_run
+    from benchbed.sweep.config import SweepConfig
+    from benchbed.sweep.store import Store
+
+    config = SweepConfig(phis=[0, 1], mode="preset", alpha=1.2, beta=1.1, gamma=1.15,
+                         overrides={"width": 0.25, "depth": 0.34, "resolution": 32}, backend="null",
+                         precisions=["fp32"], scenarios=["single-stream"], profile=get_profile("quick"), max_batch=1,
+                         models_dir=str(tmp_path / "models"), reports_dir=str(tmp_path / "r"))
+
+    def fake_cell(job, timeout, on_phase):
+        stats = {"p50_ms": 1.0, "p99_ms": 1.0, "throughput_ips": 1000.0}
+        return Result(job.cell, {"status": "VALID", "reasons": [], "warnings": []}, stats, [1.0], {}, {}, {},
+                      {}).to_json()
+
+    written = []
+
+    def results_json(store, run_id, reports):
+        written.append(run_id)
+        if len(written) >= 2:
+            raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "r" / "results.json"))
+
+    monkeypatch.setattr(sweep_run, "write_results_json", results_json)
+    store = Store(tmp_path / "bb.sqlite")
+    run_id = store.create_run({}, config.sha(), {})
+    with pytest.raises(BenchbedError, match="disk full writing .*results.json; every finished cell is kept .*--resume"):
+        sweep_run.run_sweep(config, store, run_id, cell_runner=fake_cell)
+    assert len(store.results(run_id)) >= 1  # committed before the disk filled
+    store.close()

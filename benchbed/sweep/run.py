@@ -8,6 +8,7 @@ touches an accelerator; workers do the measuring.
 from __future__ import annotations
 
 import contextlib
+import errno
 from pathlib import Path
 from typing import Protocol
 
@@ -73,7 +74,13 @@ def run_sweep(config: SweepConfig, store: Store, run_id: str, ui: SweepUI = Sile
         except BenchbedError:
             executor.close()
             raise
-        return _run_claimed(config, store, run_id, ui, executor)
+        try:
+            return _run_claimed(config, store, run_id, ui, executor)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            raise BenchbedError(f"disk full writing {exc.filename or 'results'}; every finished cell is kept in "
+                                f"--db {store.path}: free space, then run the same command with --resume") from None
 
 
 def _run_claimed(config: SweepConfig, store: Store, run_id: str, ui: SweepUI, executor: Executor) -> list[dict]:
