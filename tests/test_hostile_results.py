@@ -57,7 +57,7 @@ def _mutate(docs, index: int, path: str, value):
     (lambda d: _mutate(d, 0, "stats.throughput_ips", float("inf")), "stats.throughput_ips inf is not a finite"),
     (lambda d: _mutate(d, 0, "status", "great"), "result 1 has an unknown status 'great'"),
     (lambda d: d + [copy.deepcopy(d[0])], "results 1 and 4 are the same cell"),
-    (lambda d: _mutate(d, 0, "validity", "VALID"), "result 1 validity is not an object"),
+    (lambda d: _mutate(d, 0, "validity", "VALID"), "result 1 validity 'VALID' is not an object"),
 ])
 def test_damaged_entries_are_one_line_errors_for_every_reader(tmp_path, mutation, needle):
     damaged = _write(tmp_path / "damaged.json", mutation(_docs()))

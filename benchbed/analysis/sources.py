@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchbed.core.errors import BenchbedError
-from benchbed.core.result import check_documents
+from benchbed.core.result import check_documents, read_run
 from benchbed.sweep.store import RESULTS_FORMAT, Store, check_run_id
 
 
@@ -30,9 +30,7 @@ def _from_results_json(path: Path) -> tuple[dict, list[dict]]:
         raise BenchbedError(f"{path} is not valid JSON (corrupt or truncated results file)") from None
     if not isinstance(data, dict) or data.get("format") != RESULTS_FORMAT or "run" not in data:
         raise BenchbedError(f"{path} is not a benchbed results file (expected format {RESULTS_FORMAT})")
-    if not isinstance(data["run"], dict):
-        raise BenchbedError(f"{path}: its run is not an object (damaged, or not written by benchbed)")
-    check_run_id(data["run"].get("run_id"), str(path))
+    check_run_id(read_run(data["run"], str(path)).get("run_id"), str(path))
     return data["run"], check_documents(data.get("results") or [], str(path))
 
 
