@@ -17,6 +17,7 @@ import numpy as np
 
 from benchbed.backends import register
 from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra, option_flag, option_int
+from benchbed.backends.onnx_inputs import dynamic_batch_input
 from benchbed.core.versions import package_version
 
 CUDA_EP, TRT_EP = "CUDAExecutionProvider", "TensorrtExecutionProvider"
@@ -32,7 +33,7 @@ def _cuda_options(extra: dict) -> dict:
             "prefer_nhwc": "1" if option_flag("onnxruntime-cuda", "prefer_nhwc", extra.get("prefer_nhwc", "off")) else "0"}
 
 
-def _trt_options(extra: dict, artifact: Path, input_shape: list | None) -> dict:
+def _trt_options(extra: dict, artifact: Path, input_shape: tuple[str, list[int]] | None) -> dict:
     cache = artifact.parent / "ort-trt-cache"
     options: dict[str, Any] = {
         "device_id": 0,
@@ -61,19 +62,6 @@ KINDS = {
 }
 
 
-def _dynamic_input(artifact: Path) -> list | None:
-    """[name, dims] of the input when its batch axis is dynamic (TensorRT EP profile shapes need it)."""
-    import onnx
-
-    model = onnx.load(str(artifact), load_external_data=False)
-    inits = {i.name for i in model.graph.initializer}
-    for inp in model.graph.input:
-        if inp.name not in inits:
-            dims = [d.dim_value if d.HasField("dim_value") else -1 for d in inp.type.tensor_type.shape.dim]
-            return [inp.name, dims] if dims and dims[0] < 0 else None
-    return None
-
-
 class OrtGpuRunner:
     def __init__(self, name: str, artifact: Path, options: BackendOptions) -> None:
         provider, allowed = KINDS[name]
@@ -85,7 +73,7 @@ class OrtGpuRunner:
         self.copies_included = copies == "in"
         cuda = _cuda_options(extra if provider == CUDA_EP else {"cuda_graph": "off"})
         if provider == TRT_EP:
-            self.providers = [(TRT_EP, _trt_options(extra, self.artifact, _dynamic_input(self.artifact))),
+            self.providers = [(TRT_EP, _trt_options(extra, self.artifact, dynamic_batch_input(self.artifact))),
                               (CUDA_EP, cuda)]
         else:
             self.providers = [(CUDA_EP, cuda)]
