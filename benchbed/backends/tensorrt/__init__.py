@@ -13,27 +13,17 @@ from pathlib import Path
 
 from benchbed.backends import register
 from benchbed.backends.base import BackendOptions
+from benchbed.backends.gpu_presence import cuda_python_gpus
 
 
-def probe_gpu_stack(need_tensorrt: bool = True) -> tuple[bool, str]:
+def probe_gpu_stack() -> tuple[bool, str]:
     """(usable, why) for tensorrt + cuda-python + a GPU, without creating a CUDA context.
 
-    Import checks use ``find_spec``; the GPU check asks cuda-python for the device count, which initialises
-    the driver but creates no context (cudaGetDeviceCount does not).
-    """
-    if need_tensorrt and importlib.util.find_spec("tensorrt") is None:
+    The import check uses ``find_spec``; the GPU check is cuda-python's device count (no context)."""
+    if importlib.util.find_spec("tensorrt") is None:
         return False, "TensorRT is not installed (pip install 'benchbed[tensorrt]'; needs an NVIDIA GPU)"
-    try:
-        from benchbed.backends.tensorrt.cuda import device_count
-
-        count, why = device_count()
-    except ImportError as exc:
-        return False, str(exc)
-    except Exception as exc:  # a broken driver install must be a reason, not a traceback
-        return False, f"no usable NVIDIA GPU: {type(exc).__name__}: {exc}"
-    if not count:
-        return False, why
-    return True, f"{count} NVIDIA GPU(s)"
+    count, why = cuda_python_gpus()
+    return (True, why) if count else (False, why)
 
 
 @register("tensorrt")
