@@ -17,8 +17,9 @@ import numpy as np
 from benchbed.backends.base import BackendOptions, TimingSemantics
 from benchbed.backends.tensorrt import cuda, timing_cache
 from benchbed.backends.tensorrt.build import BuildFailed, build_engine, make_logger, profile_shapes, trt_module
-from benchbed.backends.tensorrt.engine_cache import EngineCache, key_fields, sha256_file
+from benchbed.backends.tensorrt.engine_cache import EngineCache, key_fields
 from benchbed.backends.tensorrt.options import TrtOptions
+from benchbed.core.files import sha256_file
 
 
 class TensorRTRunner:
@@ -195,5 +196,3 @@ class TensorRTRunner:
             buffer.free()
         self._buffers = []
         self._host, self._device = {}, {}
-
-
