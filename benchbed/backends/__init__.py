@@ -1,10 +1,16 @@
-"""Backend registry (``@register``), and ``auto`` selection: the best usable backend on this machine."""
+"""Backend registry (``@register``), and ``auto`` selection: the best usable backend on this machine.
+
+What a backend declares is read here without importing any GPU library: its device and capabilities
+(:func:`backend_device`, :func:`backend_capabilities`), its option keys (:func:`option_keys`), and its
+typed options (:func:`parse_backend_options`).
+"""
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable, Mapping
 
-from benchbed.backends.base import Backend, BackendOptions, Runner, TimingSemantics
+from benchbed.backends.base import (Backend, BackendConfig, BackendOptionError, BackendOptions, Capabilities, Runner,
+                                    TimingSemantics)
 from benchbed.core.errors import BenchbedError
 
 _REGISTRY: dict[str, Callable[[], Backend]] = {}
@@ -40,11 +46,25 @@ def get_backend(name: str) -> Backend:
     return _REGISTRY[name]()
 
 
+def backend_capabilities(name: str) -> Capabilities:
+    """What backend ``name`` declares it can do (no GPU library is imported to answer)."""
+    return get_backend(name).capabilities
+
+
+def backend_device(name: str) -> str:
+    """"cpu" or "cuda": where backend ``name`` computes (a Ray task for a "cuda" backend asks for a GPU)."""
+    return backend_capabilities(name).device
+
+
 def option_keys(name: str) -> frozenset[str]:
-    """The backend options (``BackendOptions.extra`` keys) backend ``name`` takes; none if it does not say."""
-    backend = get_backend(name)
-    keys = getattr(backend, "option_keys", None)
-    return frozenset(keys()) if keys else frozenset()
+    """The backend options (``BackendOptions.extra`` keys) backend ``name`` takes."""
+    return get_backend(name).option_keys()
+
+
+def parse_backend_options(name: str, extra: Mapping[str, Any]) -> BackendConfig:
+    """Backend ``name``'s typed options from ``--backend-option`` values, or a one-line
+    :class:`BackendOptionError` (a BenchbedError: exit 2) naming the backend and the key."""
+    return get_backend(name).parse_options(extra)
 
 
 def route_options(items: list[tuple[str, object]], backends: list[str]) -> dict[str, dict]:
@@ -118,5 +138,6 @@ def resolve_backend(name: str) -> tuple[str, list[str]]:
     raise BenchbedError("no usable backend: " + "; ".join(skipped))
 
 
-__all__ = ["Backend", "BackendOptions", "Runner", "TimingSemantics", "backend_names", "get_backend", "option_keys",
-           "probe_all", "register", "resolve_backend", "route_options"]
+__all__ = ["Backend", "BackendConfig", "BackendOptionError", "BackendOptions", "Capabilities", "Runner",
+           "TimingSemantics", "backend_capabilities", "backend_device", "backend_names", "get_backend", "option_keys",
+           "parse_backend_options", "probe_all", "register", "resolve_backend", "route_options"]

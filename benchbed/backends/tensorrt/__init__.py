@@ -12,8 +12,9 @@ import importlib.util
 from pathlib import Path
 
 from benchbed.backends import register
-from benchbed.backends.base import BackendOptions
+from benchbed.backends.base import BackendBase, BackendOptions, Capabilities
 from benchbed.backends.gpu_presence import cuda_python_gpus
+from benchbed.backends.tensorrt.options import TrtOptions
 
 
 def probe_gpu_stack() -> tuple[bool, str]:
@@ -27,11 +28,12 @@ def probe_gpu_stack() -> tuple[bool, str]:
 
 
 @register("tensorrt")
-class TensorRTBackend:
+class TensorRTBackend(BackendBase):
     name = "tensorrt"
     description = "TensorRT (native, Python API), engines cached under models/<network>/engines"
-    computes = True
-    takes_max_batch = True  # the worker passes the sweep's largest batch for the optimization profile
+    #: builds for an optimization profile: the worker passes the sweep's largest batch as max_batch
+    capabilities = Capabilities(device="cuda", takes_max_batch=True, device_times=True)
+    config = TrtOptions
 
     def probe(self) -> tuple[bool, str]:
         usable, why = probe_gpu_stack()
@@ -43,12 +45,7 @@ class TensorRTBackend:
             return False, f"TensorRT does not import: {type(exc).__name__}: {exc}"
         return True, f"TensorRT {trt.__version__}, {why}"
 
-    def option_keys(self) -> frozenset[str]:
-        from benchbed.backends.tensorrt.options import ALLOWED
-
-        return frozenset(ALLOWED)
-
     def prepare(self, artifact: Path, options: BackendOptions):
         from benchbed.backends.tensorrt.runner import TensorRTRunner
 
-        return TensorRTRunner(artifact, options)
+        return TensorRTRunner(artifact, TrtOptions.from_extra(options.extra))
