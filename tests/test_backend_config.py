@@ -157,6 +157,17 @@ def test_torch_runner_compiles_only_when_asked(tiny_fp32, monkeypatch, value, co
         runner.deactivate()
 
 
+@pytest.mark.parametrize("backend,key,value,message", BAD_VALUES)
+def test_bad_values_are_one_line_errors_from_route_options(backend, key, value, message):
+    from benchbed.backends import route_options
+    from benchbed.core.errors import BenchbedError
+
+    for items in ([(f"{backend}.{key}", value)], [(key, value)]):
+        with pytest.raises(BenchbedError) as info:
+            route_options(items, [backend])
+        assert message in str(info.value) and "\n" not in str(info.value), str(info.value)
+
+
 def test_every_backend_with_options_has_a_bad_value_case():
     from benchbed.backends import option_keys
 
@@ -171,6 +182,18 @@ def test_prepare_refuses_the_same_values(backend, key, value, message, tmp_path)
     with pytest.raises(ValueError) as info:
         get_backend(backend).prepare(tmp_path / "fp32.onnx", BackendOptions(extra={key: value}))
     assert message in str(info.value)
+
+
+def test_route_options_keeps_the_users_strings():
+    """Results' backend.options keep the values as typed; the typed config is derived from them."""
+    from benchbed.backends import parse_backend_options, route_options
+
+    routed = route_options([("compile", "off"), ("torch-cuda.device", "1"), ("streams", "auto")],
+                           ["torch", "torch-cuda", "openvino"])
+    assert routed == {"torch": {"compile": "off"}, "torch-cuda": {"compile": "off", "device": "1"},
+                      "openvino": {"streams": "auto"}}
+    assert parse_backend_options("torch-cuda", routed["torch-cuda"]).device == 1
+    assert parse_backend_options("openvino", routed["openvino"]).streams == "AUTO"
 
 
 @pytest.mark.parametrize("extra,expected", [

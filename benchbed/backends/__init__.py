@@ -2,7 +2,8 @@
 
 What a backend declares is read here without importing any GPU library: its device and capabilities
 (:func:`backend_device`, :func:`backend_capabilities`), its option keys (:func:`option_keys`), and its
-typed options (:func:`parse_backend_options`).
+typed options (:func:`parse_backend_options`), which :func:`route_options` applies to every selected backend
+so a bad value stops the sweep in the parent before any cell runs.
 """
 
 from __future__ import annotations
@@ -73,7 +74,9 @@ def route_options(items: list[tuple[str, object]], backends: list[str]) -> dict[
     ``items`` are ``(KEY, VALUE)`` or ``(BACKEND.KEY, VALUE)`` pairs in command-line order. A scoped option goes
     to its backend only and must be one that backend takes; an unscoped one goes to every selected backend that
     takes the key, and is an error when none does. Scoped values win over unscoped ones for the same key.
-    Backend names contain no dot, so the first dot separates the scope.
+    Backend names contain no dot, so the first dot separates the scope. Every selected backend then parses
+    its options (:func:`parse_backend_options`), so a bad value is an error here, before anything runs; the
+    values are returned as given (results record the user's strings).
     """
     backends = list(dict.fromkeys(backends))
     keys = {name: option_keys(name) for name in backends}
@@ -100,6 +103,8 @@ def route_options(items: list[tuple[str, object]], backends: list[str]) -> dict[
             raise BenchbedError(f"--backend-option {raw}: {scope} has no option {key!r}; it takes "
                                 f"{', '.join(sorted(keys[scope])) or 'none'}")
         routed.setdefault(scope, {})[key] = value
+    for name in backends:
+        parse_backend_options(name, routed.get(name, {}))
     return {name: routed[name] for name in backends if name in routed}
 
 
