@@ -121,3 +121,18 @@ def test_sweep_option_errors_are_one_line_exit_2(tmp_path, args, needle):
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr, result.stderr
     assert not (tmp_path / "r").exists() or not list((tmp_path / "r").glob("*/results.json")), "nothing measured"
+
+
+def test_bad_option_value_exits_2_before_measuring_anything(tmp_path):
+    """From the hostile-input issue: ``hint=banana`` was measured and failed every cell; now the parent
+    parses every backend's options first, so it is one line on stderr and exit 2, and nothing is exported
+    or measured."""
+    result = run_cli("sweep", "--phi", "0", "--width", "0.25", "--depth", "0.34", "--resolution", "32", "--quick",
+                     "--backend", "openvino", "--backend-option", "hint=banana",
+                     "--db", str(tmp_path / "db.sqlite"), "--models", str(tmp_path / "models"),
+                     "--reports", str(tmp_path / "r"))
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "openvino: hint must be latency or throughput, got 'banana'" in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert not any(p.exists() for p in (tmp_path / "r", tmp_path / "models", tmp_path / "db.sqlite")), "nothing ran"

@@ -184,3 +184,17 @@ def test_nvml_follows_cuda_visible_devices(monkeypatch):
     assert nvml_handle(fake.pynvml, 0) == ("handle", 2)
     with pytest.raises(ValueError, match="not among CUDA_VISIBLE_DEVICES"):
         nvml_handle(fake.pynvml, 1)
+
+
+def test_gpu_probe_falls_back_to_nvml_through_the_shared_init(monkeypatch):
+    """Without cuda-python, gpu_present asks NVML through nvml_session: the answer, and init/shutdown balanced."""
+    from benchbed.backends.gpu_presence import gpu_present
+
+    fake = install(monkeypatch, trt_version=None, gpu=FakeGpu(count=2), nvml={})
+    monkeypatch.setitem(sys.modules, "cuda.bindings", None)  # cuda-python not installed
+    assert gpu_present() == (True, "2 NVIDIA GPU(s) (NVML)")
+    assert fake.pynvml._fake_state.init == 0, "nvmlShutdown balanced nvmlInit"
+    install(monkeypatch, trt_version=None, gpu=FakeGpu(driver=None), nvml={})
+    monkeypatch.setitem(sys.modules, "cuda.bindings", None)
+    usable, why = gpu_present()
+    assert not usable and why.startswith("no usable NVIDIA GPU: NVML says")

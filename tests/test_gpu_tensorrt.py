@@ -342,3 +342,18 @@ def test_profile_is_tuned_for_the_cells_batch_like_trtexec_shapes():
     mlperf = _with_profile_batch(backend, BackendOptions(), _job_for_profile("mlperf-server", 1))
     assert "opt_batch" not in mlperf.extra  # the batcher's batches vary: tuned for the largest
     assert _with_profile_batch(get_backend("onnxruntime"), BackendOptions(), job).extra == {}
+
+
+def test_engine_cache_key_is_unchanged_by_using_core_files(tmp_path):
+    """The key is core.files.sha256_json of the fields: the same canonical JSON hash as before, so engines
+    cached by earlier versions are still found."""
+    import hashlib
+    import json
+
+    from benchbed.backends.tensorrt.engine_cache import EngineCache
+
+    fields = {"format": 1, "onnx_sha256": "ab" * 32, "precision": "fp16", "profile_shapes": {"images": [[1, 3, 8, 8]]}}
+    path = EngineCache(tmp_path).store(fields, b"engine")
+    legacy = hashlib.sha256(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    assert path.name == f"{legacy}.engine"
+    assert EngineCache(tmp_path).lookup(fields) == (b"engine", "hit")

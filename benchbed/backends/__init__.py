@@ -1,10 +1,17 @@
-"""Backend registry (``@register``), and ``auto`` selection: the best usable backend on this machine."""
+"""Backend registry (``@register``), and ``auto`` selection: the best usable backend on this machine.
+
+What a backend declares is read here without importing any GPU library: its device and capabilities
+(:func:`backend_device`, :func:`backend_capabilities`), its option keys (:func:`option_keys`), and its
+typed options (:func:`parse_backend_options`), which :func:`route_options` applies to every selected backend
+so a bad value stops the sweep in the parent before any cell runs.
+"""
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable, Mapping
 
-from benchbed.backends.base import Backend, BackendOptions, Runner, TimingSemantics
+from benchbed.backends.base import (Backend, BackendConfig, BackendOptionError, BackendOptions, Capabilities, Runner,
+                                    TimingSemantics)
 from benchbed.core.errors import BenchbedError
 
 _REGISTRY: dict[str, Callable[[], Backend]] = {}
@@ -40,11 +47,25 @@ def get_backend(name: str) -> Backend:
     return _REGISTRY[name]()
 
 
+def backend_capabilities(name: str) -> Capabilities:
+    """What backend ``name`` declares it can do (no GPU library is imported to answer)."""
+    return get_backend(name).capabilities
+
+
+def backend_device(name: str) -> str:
+    """"cpu" or "cuda": where backend ``name`` computes (a Ray task for a "cuda" backend asks for a GPU)."""
+    return backend_capabilities(name).device
+
+
 def option_keys(name: str) -> frozenset[str]:
-    """The backend options (``BackendOptions.extra`` keys) backend ``name`` takes; none if it does not say."""
-    backend = get_backend(name)
-    keys = getattr(backend, "option_keys", None)
-    return frozenset(keys()) if keys else frozenset()
+    """The backend options (``BackendOptions.extra`` keys) backend ``name`` takes."""
+    return get_backend(name).option_keys()
+
+
+def parse_backend_options(name: str, extra: Mapping[str, Any]) -> BackendConfig:
+    """Backend ``name``'s typed options from ``--backend-option`` values, or a one-line
+    :class:`BackendOptionError` (a BenchbedError: exit 2) naming the backend and the key."""
+    return get_backend(name).parse_options(extra)
 
 
 def route_options(items: list[tuple[str, object]], backends: list[str]) -> dict[str, dict]:
@@ -53,7 +74,9 @@ def route_options(items: list[tuple[str, object]], backends: list[str]) -> dict[
     ``items`` are ``(KEY, VALUE)`` or ``(BACKEND.KEY, VALUE)`` pairs in command-line order. A scoped option goes
     to its backend only and must be one that backend takes; an unscoped one goes to every selected backend that
     takes the key, and is an error when none does. Scoped values win over unscoped ones for the same key.
-    Backend names contain no dot, so the first dot separates the scope.
+    Backend names contain no dot, so the first dot separates the scope. Every selected backend then parses
+    its options (:func:`parse_backend_options`), so a bad value is an error here, before anything runs; the
+    values are returned as given (results record the user's strings).
     """
     backends = list(dict.fromkeys(backends))
     keys = {name: option_keys(name) for name in backends}
@@ -80,6 +103,8 @@ def route_options(items: list[tuple[str, object]], backends: list[str]) -> dict[
             raise BenchbedError(f"--backend-option {raw}: {scope} has no option {key!r}; it takes "
                                 f"{', '.join(sorted(keys[scope])) or 'none'}")
         routed.setdefault(scope, {})[key] = value
+    for name in backends:
+        parse_backend_options(name, routed.get(name, {}))
     return {name: routed[name] for name in backends if name in routed}
 
 
@@ -118,5 +143,6 @@ def resolve_backend(name: str) -> tuple[str, list[str]]:
     raise BenchbedError("no usable backend: " + "; ".join(skipped))
 
 
-__all__ = ["Backend", "BackendOptions", "Runner", "TimingSemantics", "backend_names", "get_backend", "option_keys",
-           "probe_all", "register", "resolve_backend", "route_options"]
+__all__ = ["Backend", "BackendConfig", "BackendOptionError", "BackendOptions", "Capabilities", "Runner",
+           "TimingSemantics", "backend_capabilities", "backend_device", "backend_names", "get_backend", "option_keys",
+           "parse_backend_options", "probe_all", "register", "resolve_backend", "route_options"]

@@ -7,14 +7,30 @@ For testing load generators against a known answer it can also pretend to work: 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar, Mapping
 
 import numpy as np
 
 from benchbed.backends import register
-from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra
+from benchbed.backends.base import (BackendBase, BackendOptions, Capabilities, TimingSemantics, check_extra,
+                                    option_float)
 
-OPTIONS = frozenset({"service_ms", "per_sample_ms"})
+
+@dataclass(frozen=True)
+class NullConfig:
+    """``service_ms`` per call and ``per_sample_ms`` per image: how long ``infer`` pretends to work."""
+
+    KEYS: ClassVar[frozenset[str]] = frozenset({"service_ms", "per_sample_ms"})
+
+    service_ms: float = 0.0
+    per_sample_ms: float = 0.0
+
+    @classmethod
+    def from_extra(cls, extra: Mapping[str, object]) -> "NullConfig":
+        extra = check_extra("null", extra, cls.KEYS)
+        return cls(**{key: option_float("null", key, value) for key, value in extra.items()})
 
 
 class NullRunner:
@@ -47,16 +63,16 @@ class NullRunner:
 
 
 @register("null")
-class NullBackend:
+class NullBackend(BackendBase):
     name = "null"
     description = "does nothing: the harness overhead"
     computes = False
+    capabilities = Capabilities(device="cpu")
+    config = NullConfig
 
     def probe(self) -> tuple[bool, str]:
         return True, "always available"
 
-    def option_keys(self) -> frozenset[str]:
-        return OPTIONS
-
     def prepare(self, artifact: Path, options: BackendOptions) -> NullRunner:
-        return NullRunner(**check_extra("null backend", options.extra, OPTIONS))
+        config = NullConfig.from_extra(options.extra)
+        return NullRunner(config.service_ms, config.per_sample_ms)

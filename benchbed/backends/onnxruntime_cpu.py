@@ -7,17 +7,30 @@ preallocated buffer, so the timed ``infer`` is one ``run_with_iobinding`` call.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar, Mapping
 
 import numpy as np
 
 from benchbed.backends import register
-from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra
+from benchbed.backends.base import BackendBase, BackendOptions, Capabilities, TimingSemantics, check_extra
 from benchbed.core.environment import physical_cores
 from benchbed.core.versions import package_version
 
 PROVIDER = "CPUExecutionProvider"
-OPTIONS: frozenset[str] = frozenset()  # threads and IO binding are common options (--threads, --io-binding)
+
+
+@dataclass(frozen=True)
+class OrtCpuConfig:
+    """No backend options: threads and IO binding are common options (--threads, --io-binding)."""
+
+    KEYS: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def from_extra(cls, extra: Mapping[str, object]) -> "OrtCpuConfig":
+        check_extra("onnxruntime", extra, cls.KEYS)
+        return cls()
 
 
 class OrtCpuRunner:
@@ -25,7 +38,6 @@ class OrtCpuRunner:
                                 notes="CPU memory is the device memory: nothing to copy")
 
     def __init__(self, artifact: Path, options: BackendOptions) -> None:
-        check_extra("onnxruntime", options.extra, OPTIONS)
         self.artifact = artifact
         self.options = options
         self.threads = options.threads or physical_cores()
@@ -75,10 +87,11 @@ class OrtCpuRunner:
 
 
 @register("onnxruntime")
-class OrtCpuBackend:
+class OrtCpuBackend(BackendBase):
     name = "onnxruntime"
     description = "onnxruntime, CPUExecutionProvider"
-    computes = True
+    capabilities = Capabilities(device="cpu")
+    config = OrtCpuConfig
 
     def probe(self) -> tuple[bool, str]:
         try:
@@ -89,8 +102,6 @@ class OrtCpuBackend:
             return False, f"{PROVIDER} missing from this onnxruntime build"
         return True, f"onnxruntime {ort.__version__} with {PROVIDER}"
 
-    def option_keys(self) -> frozenset[str]:
-        return OPTIONS
-
     def prepare(self, artifact: Path, options: BackendOptions) -> OrtCpuRunner:
+        OrtCpuConfig.from_extra(options.extra)
         return OrtCpuRunner(artifact, options)

@@ -10,86 +10,112 @@ overwrite each other: ``benchbed[gpu]`` vs ``benchbed[cpu]``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
 from benchbed.backends import register
-from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra, option_flag, option_int
+from benchbed.backends.base import (BackendBase, BackendOptions, Capabilities, TimingSemantics, check_extra,
+                                    option_choice, option_copies, option_flag, option_int)
+from benchbed.backends.onnx_inputs import dynamic_batch_input
 from benchbed.core.versions import package_version
 
 CUDA_EP, TRT_EP = "CUDAExecutionProvider", "TensorrtExecutionProvider"
 CONV_SEARCH = ("EXHAUSTIVE", "HEURISTIC", "DEFAULT")
 
 
-def _cuda_options(extra: dict) -> dict:
-    search = str(extra.get("cudnn_conv_algo_search", "EXHAUSTIVE")).upper()
-    if search not in CONV_SEARCH:
-        raise ValueError(f"onnxruntime-cuda: cudnn_conv_algo_search must be one of {', '.join(CONV_SEARCH)}")
-    return {"device_id": "0", "cudnn_conv_algo_search": search,
-            "enable_cuda_graph": "1" if option_flag("onnxruntime-cuda", "cuda_graph", extra.get("cuda_graph", "off")) else "0",
-            "prefer_nhwc": "1" if option_flag("onnxruntime-cuda", "prefer_nhwc", extra.get("prefer_nhwc", "off")) else "0"}
+@dataclass(frozen=True)
+class OrtCudaConfig:
+    """onnxruntime-cuda: ``cuda_graph`` (the CUDA EP's graph capture), ``copies`` in/out of the timed region,
+    ``cudnn_conv_algo_search`` (EXHAUSTIVE, HEURISTIC or DEFAULT), ``prefer_nhwc``."""
+
+    KEYS: ClassVar[frozenset[str]] = frozenset({"cuda_graph", "copies", "cudnn_conv_algo_search", "prefer_nhwc"})
+
+    cuda_graph: bool = False
+    copies_included: bool = False
+    cudnn_conv_algo_search: str = "EXHAUSTIVE"
+    prefer_nhwc: bool = False
+
+    @classmethod
+    def from_extra(cls, extra: Mapping[str, object]) -> "OrtCudaConfig":
+        name = "onnxruntime-cuda"
+        extra = check_extra(name, extra, cls.KEYS)
+        search = option_choice(name, "cudnn_conv_algo_search", extra.get("cudnn_conv_algo_search", "EXHAUSTIVE"),
+                               CONV_SEARCH)
+        return cls(cuda_graph=option_flag(name, "cuda_graph", extra.get("cuda_graph", "off")),
+                   copies_included=option_copies(name, extra.get("copies", "out")),
+                   cudnn_conv_algo_search=search,
+                   prefer_nhwc=option_flag(name, "prefer_nhwc", extra.get("prefer_nhwc", "off")))
+
+    def provider_options(self) -> dict:
+        """CUDAExecutionProvider's options (strings, as onnxruntime takes them)."""
+        return {"device_id": "0", "cudnn_conv_algo_search": self.cudnn_conv_algo_search,
+                "enable_cuda_graph": "1" if self.cuda_graph else "0", "prefer_nhwc": "1" if self.prefer_nhwc else "0"}
 
 
-def _trt_options(extra: dict, artifact: Path, input_shape: list | None) -> dict:
-    cache = artifact.parent / "ort-trt-cache"
-    options: dict[str, Any] = {
-        "device_id": 0,
-        "trt_fp16_enable": option_flag("onnxruntime-trt", "fp16", extra.get("fp16", "off")),
-        "trt_engine_cache_enable": True, "trt_engine_cache_path": str(cache),
-        "trt_timing_cache_enable": True, "trt_timing_cache_path": str(cache),
-        "trt_cuda_graph_enable": option_flag("onnxruntime-trt", "cuda_graph", extra.get("cuda_graph", "off")),
-        "trt_builder_optimization_level": option_int("onnxruntime-trt", "opt_level", extra.get("opt_level", 3), 0, 5),
-        "trt_max_workspace_size": option_int("onnxruntime-trt", "workspace_mib", extra.get("workspace_mib", 2048), 1) << 20}
-    if input_shape is not None:  # the dynamic batch axis: one profile 1..max_batch, like the native backend
-        name, dims = input_shape
-        top = option_int("onnxruntime-trt", "max_batch", extra.get("max_batch", 1), 1)
-        opt = min(option_int("onnxruntime-trt", "opt_batch", extra.get("opt_batch", top), 1), top)
-        rest = "x".join(str(d) for d in dims[1:])
-        options["trt_profile_min_shapes"] = f"{name}:1x{rest}"
-        options["trt_profile_opt_shapes"] = f"{name}:{opt}x{rest}"
-        options["trt_profile_max_shapes"] = f"{name}:{top}x{rest}"
-    return options
+@dataclass(frozen=True)
+class OrtTrtConfig:
+    """onnxruntime-trt: ``cuda_graph``, ``copies``, ``fp16`` (trt_fp16_enable), ``opt_level`` 0-5, ``workspace_mib``,
+    and the dynamic batch axis' profile: ``max_batch`` and ``opt_batch`` (<= max_batch; None: max_batch)."""
+
+    KEYS: ClassVar[frozenset[str]] = frozenset({"cuda_graph", "copies", "fp16", "opt_level", "workspace_mib",
+                                                "max_batch", "opt_batch"})
+
+    cuda_graph: bool = False
+    copies_included: bool = False
+    fp16: bool = False
+    opt_level: int = 3
+    workspace_mib: int = 2048
+    max_batch: int = 1
+    opt_batch: int | None = None
+
+    @classmethod
+    def from_extra(cls, extra: Mapping[str, object]) -> "OrtTrtConfig":
+        name = "onnxruntime-trt"
+        extra = check_extra(name, extra, cls.KEYS)
+        top = option_int(name, "max_batch", extra.get("max_batch", 1), 1)
+        return cls(cuda_graph=option_flag(name, "cuda_graph", extra.get("cuda_graph", "off")),
+                   copies_included=option_copies(name, extra.get("copies", "out")),
+                   fp16=option_flag(name, "fp16", extra.get("fp16", "off")),
+                   opt_level=option_int(name, "opt_level", extra.get("opt_level", 3), 0, 5),
+                   workspace_mib=option_int(name, "workspace_mib", extra.get("workspace_mib", 2048), 1),
+                   max_batch=top, opt_batch=min(option_int(name, "opt_batch", extra.get("opt_batch", top), 1), top))
+
+    def provider_options(self, artifact: Path, input_shape: tuple[str, list[int]] | None) -> dict:
+        """TensorrtExecutionProvider's options; caches in ``models/<network>/ort-trt-cache``."""
+        cache = artifact.parent / "ort-trt-cache"
+        options: dict[str, Any] = {
+            "device_id": 0, "trt_fp16_enable": self.fp16,
+            "trt_engine_cache_enable": True, "trt_engine_cache_path": str(cache),
+            "trt_timing_cache_enable": True, "trt_timing_cache_path": str(cache),
+            "trt_cuda_graph_enable": self.cuda_graph, "trt_builder_optimization_level": self.opt_level,
+            "trt_max_workspace_size": self.workspace_mib << 20}
+        if input_shape is not None:  # the dynamic batch axis: one profile 1..max_batch, like the native backend
+            name, dims = input_shape
+            rest = "x".join(str(d) for d in dims[1:])
+            options["trt_profile_min_shapes"] = f"{name}:1x{rest}"
+            options["trt_profile_opt_shapes"] = f"{name}:{self.opt_batch or self.max_batch}x{rest}"
+            options["trt_profile_max_shapes"] = f"{name}:{self.max_batch}x{rest}"
+        return options
 
 
-#: name -> (primary provider, backend options it takes)
-KINDS = {
-    "onnxruntime-cuda": (CUDA_EP, {"cuda_graph", "copies", "cudnn_conv_algo_search", "prefer_nhwc"}),
-    "onnxruntime-trt": (TRT_EP, {"cuda_graph", "copies", "fp16", "opt_level", "workspace_mib", "max_batch",
-                                 "opt_batch"}),
-}
-
-
-def _dynamic_input(artifact: Path) -> list | None:
-    """[name, dims] of the input when its batch axis is dynamic (TensorRT EP profile shapes need it)."""
-    import onnx
-
-    model = onnx.load(str(artifact), load_external_data=False)
-    inits = {i.name for i in model.graph.initializer}
-    for inp in model.graph.input:
-        if inp.name not in inits:
-            dims = [d.dim_value if d.HasField("dim_value") else -1 for d in inp.type.tensor_type.shape.dim]
-            return [inp.name, dims] if dims and dims[0] < 0 else None
-    return None
+#: backend name -> its primary execution provider
+KINDS = {"onnxruntime-cuda": CUDA_EP, "onnxruntime-trt": TRT_EP}
 
 
 class OrtGpuRunner:
-    def __init__(self, name: str, artifact: Path, options: BackendOptions) -> None:
-        provider, allowed = KINDS[name]
-        extra = check_extra(name, options.extra, allowed)
-        copies = str(extra.get("copies", "out")).lower()
-        if copies not in ("in", "out"):
-            raise ValueError(f"{name}: copies must be in or out (of the timed region), got {copies!r}")
+    def __init__(self, name: str, artifact: Path, config: OrtCudaConfig | OrtTrtConfig) -> None:
+        provider = KINDS[name]
         self.name, self.artifact, self.provider = name, Path(artifact), provider
-        self.copies_included = copies == "in"
-        cuda = _cuda_options(extra if provider == CUDA_EP else {"cuda_graph": "off"})
-        if provider == TRT_EP:
-            self.providers = [(TRT_EP, _trt_options(extra, self.artifact, _dynamic_input(self.artifact))),
-                              (CUDA_EP, cuda)]
+        self.copies_included = config.copies_included
+        if isinstance(config, OrtTrtConfig):  # CUDA EP as the fallback, with its defaults and no CUDA graph
+            self.providers = [(TRT_EP, config.provider_options(self.artifact, dynamic_batch_input(self.artifact))),
+                              (CUDA_EP, OrtCudaConfig().provider_options())]
         else:
-            self.providers = [(CUDA_EP, cuda)]
-        graph = option_flag(self.name, "cuda_graph", extra.get("cuda_graph", "off"))
+            self.providers = [(CUDA_EP, config.provider_options())]
+        graph = config.cuda_graph
         self.semantics = TimingSemantics(
             clock="host", copies_included=self.copies_included, device="cuda:0",
             notes=(f"IO binding with device-resident OrtValues; wall clock around run_with_iobinding and output "
@@ -98,8 +124,7 @@ class OrtGpuRunner:
         self.details = {"providers": [p for p, _ in self.providers],
                         "provider_options": {p: dict(o) for p, o in self.providers},
                         "cuda_graph": graph, "copies_included": self.copies_included,
-                        "compute_precision": "fp16" if provider == TRT_EP and self.providers[0][1]["trt_fp16_enable"]
-                        else "fp32",
+                        "compute_precision": "fp16" if isinstance(config, OrtTrtConfig) and config.fp16 else "fp32",
                         "onnxruntime": package_version("onnxruntime-gpu") or package_version("onnxruntime")}
         self._session = None
 
@@ -157,7 +182,7 @@ class OrtGpuRunner:
 
 
 def _probe(name: str) -> tuple[bool, str]:
-    provider = KINDS[name][0]
+    provider = KINDS[name]
     try:
         import onnxruntime as ort
     except ImportError:
@@ -186,24 +211,28 @@ def _tensorrt_libraries() -> bool:
     return importlib.util.find_spec("tensorrt_libs") is not None or ctypes.util.find_library("nvinfer") is not None
 
 
-def _backend(name: str, text: str):
-    class OrtGpuBackend:
-        description = text
-        computes = True
+class _OrtGpuBackend(BackendBase):
+    """Probe and prepare shared by the two onnxruntime-gpu backends; each subclass declares the rest."""
 
-        def probe(self) -> tuple[bool, str]:
-            return _probe(name)
+    def probe(self) -> tuple[bool, str]:
+        return _probe(self.name)
 
-        def option_keys(self) -> frozenset[str]:
-            return frozenset(KINDS[name][1])
-
-        def prepare(self, artifact: Path, options: BackendOptions) -> OrtGpuRunner:
-            return OrtGpuRunner(name, artifact, options)
-
-    OrtGpuBackend.name = name
-    OrtGpuBackend.takes_max_batch = name == "onnxruntime-trt"  # its TensorRT profile covers the sweep's batches
-    return register(name)(OrtGpuBackend)
+    def prepare(self, artifact: Path, options: BackendOptions) -> OrtGpuRunner:
+        return OrtGpuRunner(self.name, artifact, self.parse_options(options.extra))
 
 
-OrtCudaBackend = _backend("onnxruntime-cuda", "onnxruntime-gpu, CUDAExecutionProvider, IO binding on the device")
-OrtTrtBackend = _backend("onnxruntime-trt", "onnxruntime-gpu, TensorrtExecutionProvider (+CUDA fallback), IO binding")
+@register("onnxruntime-cuda")
+class OrtCudaBackend(_OrtGpuBackend):
+    name = "onnxruntime-cuda"
+    description = "onnxruntime-gpu, CUDAExecutionProvider, IO binding on the device"
+    capabilities = Capabilities(device="cuda")
+    config = OrtCudaConfig
+
+
+@register("onnxruntime-trt")
+class OrtTrtBackend(_OrtGpuBackend):
+    name = "onnxruntime-trt"
+    description = "onnxruntime-gpu, TensorrtExecutionProvider (+CUDA fallback), IO binding"
+    #: its TensorRT profile covers the sweep's batches, so the worker passes the largest as max_batch
+    capabilities = Capabilities(device="cuda", takes_max_batch=True)
+    config = OrtTrtConfig

@@ -9,17 +9,59 @@ benchmark_app keeps several requests in flight instead.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar, Mapping
 
 import numpy as np
 
 from benchbed.backends import register
-from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra
+from benchbed.backends.base import (BackendBase, BackendOptionError, BackendOptions, Capabilities, TimingSemantics,
+                                    check_extra, option_choice, option_int)
 from benchbed.core.versions import package_version
 
 HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT"}
 PRECISIONS = {"f32": "f32", "bf16": "bf16"}
-OPTIONS = frozenset({"hint", "inference_precision", "streams"})
+
+
+@dataclass(frozen=True)
+class OpenVinoConfig:
+    """``hint``: PERFORMANCE_HINT; ``inference_precision``: INFERENCE_PRECISION_HINT; ``streams``: NUM_STREAMS,
+    a count or AUTO (None: the hint's choice)."""
+
+    KEYS: ClassVar[frozenset[str]] = frozenset({"hint", "inference_precision", "streams"})
+
+    hint: str = "latency"
+    inference_precision: str = "f32"
+    streams: str | None = None
+
+    @classmethod
+    def from_extra(cls, extra: Mapping[str, object]) -> "OpenVinoConfig":
+        extra = check_extra("openvino", extra, cls.KEYS)
+        return cls(hint=option_choice("openvino", "hint", extra.get("hint", "latency"), tuple(HINTS)),
+                   inference_precision=option_choice("openvino", "inference_precision",
+                                                     extra.get("inference_precision", "f32"), tuple(PRECISIONS)),
+                   streams=_streams(extra["streams"]) if "streams" in extra else None)
+
+    def compile_config(self, threads: int | None) -> dict:
+        """The properties ``compile_model`` gets."""
+        config: dict = {"PERFORMANCE_HINT": HINTS[self.hint],
+                        "INFERENCE_PRECISION_HINT": PRECISIONS[self.inference_precision]}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = int(threads)
+        if self.streams is not None:
+            config["NUM_STREAMS"] = self.streams
+        return config
+
+
+def _streams(value: object) -> str:
+    """NUM_STREAMS as OpenVINO takes it: a positive count, or AUTO."""
+    if str(value).strip().upper() == "AUTO":
+        return "AUTO"
+    try:
+        return str(option_int("openvino", "streams", value, 1))
+    except ValueError:
+        raise BackendOptionError(f"openvino: streams must be a count >= 1 or auto, got {value!r}") from None
 
 
 class OpenVinoRunner:
@@ -27,19 +69,9 @@ class OpenVinoRunner:
                                 notes="synchronous infer request on a model compiled for the static input shape, "
                                       "input tensor shared with numpy")
 
-    def __init__(self, artifact: Path, options: BackendOptions) -> None:
-        extra = check_extra("openvino", options.extra, OPTIONS)
-        hint = str(extra.get("hint", "latency")).lower()
-        precision = str(extra.get("inference_precision", "f32")).lower()
-        if hint not in HINTS or precision not in PRECISIONS:
-            raise ValueError(f"openvino: hint must be one of {', '.join(HINTS)} and inference_precision one of "
-                             f"{', '.join(PRECISIONS)}")
+    def __init__(self, artifact: Path, options: BackendOptions, config: OpenVinoConfig) -> None:
         self.artifact = artifact
-        self.config = {"PERFORMANCE_HINT": HINTS[hint], "INFERENCE_PRECISION_HINT": PRECISIONS[precision]}
-        if options.threads:
-            self.config["INFERENCE_NUM_THREADS"] = int(options.threads)
-        if "streams" in extra:
-            self.config["NUM_STREAMS"] = str(extra["streams"])
+        self.config = config.compile_config(options.threads)
         self.details = {"device": "CPU", "config": dict(self.config), "openvino": package_version("openvino")}
         self._request = None
 
@@ -89,10 +121,11 @@ class OpenVinoRunner:
 
 
 @register("openvino")
-class OpenVinoBackend:
+class OpenVinoBackend(BackendBase):
     name = "openvino"
     description = "OpenVINO Runtime, CPU plugin"
-    computes = True
+    capabilities = Capabilities(device="cpu")
+    config = OpenVinoConfig
 
     def probe(self) -> tuple[bool, str]:
         try:
@@ -104,8 +137,5 @@ class OpenVinoBackend:
             return False, f"OpenVINO sees no CPU device ({', '.join(devices) or 'none'})"
         return True, f"OpenVINO {ov.__version__} CPU plugin"
 
-    def option_keys(self) -> frozenset[str]:
-        return OPTIONS
-
     def prepare(self, artifact: Path, options: BackendOptions) -> OpenVinoRunner:
-        return OpenVinoRunner(artifact, options)
+        return OpenVinoRunner(artifact, options, OpenVinoConfig.from_extra(options.extra))

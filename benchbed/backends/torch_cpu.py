@@ -8,16 +8,36 @@ runner rebuilds exactly that module, weight for weight. Backend options: ``chann
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar, Mapping
 
 import numpy as np
 
 from benchbed.core.files import read_json
 from benchbed.backends import register
-from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra
+from benchbed.backends.base import (BackendBase, BackendOptions, Capabilities, TimingSemantics, check_extra,
+                                    option_choice, option_flag)
 from benchbed.core.versions import package_version
 
-OPTIONS = frozenset({"channels_last", "compile", "dtype"})
+
+@dataclass(frozen=True)
+class TorchConfig:
+    """``channels_last``: module and input in channels-last memory format; ``compile``: ``torch.compile`` the
+    module; ``dtype``: fp32, or bf16 by ``torch.autocast``."""
+
+    KEYS: ClassVar[frozenset[str]] = frozenset({"channels_last", "compile", "dtype"})
+
+    channels_last: bool = True
+    compile: bool = False
+    dtype: str = "fp32"
+
+    @classmethod
+    def from_extra(cls, extra: Mapping[str, object]) -> "TorchConfig":
+        extra = check_extra("torch", extra, cls.KEYS)
+        return cls(channels_last=option_flag("torch", "channels_last", extra.get("channels_last", "on")),
+                   compile=option_flag("torch", "compile", extra.get("compile", "off")),
+                   dtype=option_choice("torch", "dtype", extra.get("dtype", "fp32"), ("fp32", "bf16")))
 
 
 def manifest_key(artifact: Path, backend: str) -> dict:
@@ -42,15 +62,10 @@ class TorchRunner:
     semantics = TimingSemantics(clock="host", copies_included=False, device="cpu",
                                 notes="torch.inference_mode; the input tensor is created outside the timed region")
 
-    def __init__(self, artifact: Path, options: BackendOptions) -> None:
-        extra = check_extra("torch", options.extra, OPTIONS)
-        if str(extra.get("dtype", "fp32")) not in ("fp32", "bf16"):
-            raise ValueError("torch: dtype must be fp32 or bf16")
+    def __init__(self, artifact: Path, options: BackendOptions, config: TorchConfig) -> None:
         self.key = manifest_key(artifact, "torch")
         self.options = options
-        self.channels_last = bool(extra.get("channels_last", True))
-        self.compile = bool(extra.get("compile", False))
-        self.dtype = str(extra.get("dtype", "fp32"))
+        self.channels_last, self.compile, self.dtype = config.channels_last, config.compile, config.dtype
         self.details = {"channels_last": self.channels_last, "compile": self.compile, "dtype": self.dtype,
                         "compute_precision": self.dtype, "torch": package_version("torch")}
 
@@ -87,10 +102,11 @@ class TorchRunner:
 
 
 @register("torch")
-class TorchBackend:
+class TorchBackend(BackendBase):
     name = "torch"
     description = "PyTorch eager or torch.compile, CPU"
-    computes = True
+    capabilities = Capabilities(device="cpu")
+    config = TorchConfig
 
     def probe(self) -> tuple[bool, str]:
         try:
@@ -99,8 +115,5 @@ class TorchBackend:
             return False, "torch is not installed"
         return True, f"torch {torch.__version__} (CPU)"
 
-    def option_keys(self) -> frozenset[str]:
-        return OPTIONS
-
     def prepare(self, artifact: Path, options: BackendOptions) -> TorchRunner:
-        return TorchRunner(artifact, options)
+        return TorchRunner(artifact, options, TorchConfig.from_extra(options.extra))

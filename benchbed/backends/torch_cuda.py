@@ -26,40 +26,66 @@ Backend options (``--backend-option torch-cuda.KEY=VALUE``):
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar, Mapping
 
 import numpy as np
 
 from benchbed.backends import register
-from benchbed.backends.base import BackendOptions, TimingSemantics, check_extra, option_flag
+from benchbed.backends.base import (BackendBase, BackendOptionError, BackendOptions, Capabilities, TimingSemantics,
+                                    check_extra, option_choice, option_copies, option_flag)
 from benchbed.backends.torch_cpu import build_module, manifest_key
 from benchbed.core.versions import package_version
 
-OPTIONS = frozenset({"channels_last", "compile", "dtype", "tf32", "cudnn_benchmark", "copies", "device"})
 DTYPES = {"fp32": None, "fp16": "float16", "bf16": "bfloat16"}
 
 
+@dataclass(frozen=True)
+class TorchCudaConfig:
+    """The options in the module docstring's table, typed (``copies=in`` is ``copies_included``)."""
+
+    KEYS: ClassVar[frozenset[str]] = frozenset({"channels_last", "compile", "dtype", "tf32", "cudnn_benchmark",
+                                                "copies", "device"})
+
+    channels_last: bool = True
+    compile: bool = False
+    dtype: str = "fp32"
+    tf32: bool = False
+    cudnn_benchmark: bool = True
+    copies_included: bool = False
+    device: int = 0
+
+    @classmethod
+    def from_extra(cls, extra: Mapping[str, object]) -> "TorchCudaConfig":
+        extra = check_extra("torch-cuda", extra, cls.KEYS)
+
+        def flag(key: str, default: str) -> bool:
+            return option_flag("torch-cuda", key, extra.get(key, default))
+
+        return cls(channels_last=flag("channels_last", "on"), compile=flag("compile", "off"),
+                   dtype=option_choice("torch-cuda", "dtype", extra.get("dtype", "fp32"), tuple(DTYPES)),
+                   tf32=flag("tf32", "off"), cudnn_benchmark=flag("cudnn_benchmark", "on"),
+                   copies_included=option_copies("torch-cuda", extra.get("copies", "out")),
+                   device=_device_index(extra.get("device", 0)))
+
+
+def _device_index(value: object) -> int:
+    """N of ``cuda:N``: an integer >= 0, given as a number or its digits (``--backend-option device=1``)."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not (text.isascii() and text.isdigit()):
+        raise BackendOptionError(f"torch-cuda: device must be a GPU index >= 0, got {value!r}")
+    return int(text)
+
+
 class TorchCudaRunner:
-    def __init__(self, artifact: Path, options: BackendOptions) -> None:
-        extra = check_extra("torch-cuda", options.extra, OPTIONS)
-        self.dtype = str(extra.get("dtype", "fp32")).lower()
-        if self.dtype not in DTYPES:
-            raise ValueError(f"torch-cuda: dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
-        copies = str(extra.get("copies", "out")).lower()
-        if copies not in ("in", "out"):
-            raise ValueError(f"torch-cuda: copies must be in or out (of the timed region), got {copies!r}")
-        index = extra.get("device", 0)
-        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-            raise ValueError(f"torch-cuda: device must be a GPU index >= 0, got {index!r}")
+    def __init__(self, artifact: Path, options: BackendOptions, config: TorchCudaConfig) -> None:
         self.key = manifest_key(artifact, "torch-cuda")
-        self.index = index
-        self.channels_last = option_flag("torch-cuda", "channels_last", extra.get("channels_last", True))
-        self.compile = option_flag("torch-cuda", "compile", extra.get("compile", False))
-        self.tf32 = option_flag("torch-cuda", "tf32", extra.get("tf32", False))
-        self.cudnn_benchmark = option_flag("torch-cuda", "cudnn_benchmark", extra.get("cudnn_benchmark", True))
-        self.copies_included = copies == "in"
+        self.index, self.dtype = config.device, config.dtype
+        self.channels_last, self.compile, self.tf32 = config.channels_last, config.compile, config.tf32
+        self.cudnn_benchmark, self.copies_included = config.cudnn_benchmark, config.copies_included
         self.semantics = TimingSemantics(
-            clock="host", copies_included=self.copies_included, device=f"cuda:{index}",
+            clock="host", copies_included=self.copies_included, device=f"cuda:{self.index}",
             notes=(f"torch.inference_mode; wall clock around the forward pass and torch.cuda.synchronize; "
                    f"GPU compute time by a torch.cuda.Event pair around the forward pass; host<->device copies "
                    f"{'inside (pinned input, synchronous output copy)' if self.copies_included else 'outside'} "
@@ -152,10 +178,11 @@ class TorchCudaRunner:
 
 
 @register("torch-cuda")
-class TorchCudaBackend:
+class TorchCudaBackend(BackendBase):
     name = "torch-cuda"
     description = "PyTorch eager or torch.compile on an NVIDIA GPU (CUDA), from the generator's module"
-    computes = True
+    capabilities = Capabilities(device="cuda", device_times=True)
+    config = TorchCudaConfig
 
     def probe(self) -> tuple[bool, str]:
         if importlib.util.find_spec("torch") is None:
@@ -169,8 +196,5 @@ class TorchCudaBackend:
             return False, f"no CUDA device visible to torch {torch.__version__} (built for CUDA {torch.version.cuda})"
         return True, f"torch {torch.__version__} with CUDA {torch.version.cuda}, {torch.cuda.device_count()} GPU(s)"
 
-    def option_keys(self) -> frozenset[str]:
-        return OPTIONS
-
     def prepare(self, artifact: Path, options: BackendOptions) -> TorchCudaRunner:
-        return TorchCudaRunner(artifact, options)
+        return TorchCudaRunner(artifact, options, TorchCudaConfig.from_extra(options.extra))

@@ -12,36 +12,28 @@ import importlib.util
 from pathlib import Path
 
 from benchbed.backends import register
-from benchbed.backends.base import BackendOptions
+from benchbed.backends.base import BackendBase, BackendOptions, Capabilities
+from benchbed.backends.gpu_presence import cuda_python_gpus
+from benchbed.backends.tensorrt.options import TrtOptions
 
 
-def probe_gpu_stack(need_tensorrt: bool = True) -> tuple[bool, str]:
+def probe_gpu_stack() -> tuple[bool, str]:
     """(usable, why) for tensorrt + cuda-python + a GPU, without creating a CUDA context.
 
-    Import checks use ``find_spec``; the GPU check asks cuda-python for the device count, which initialises
-    the driver but creates no context (cudaGetDeviceCount does not).
-    """
-    if need_tensorrt and importlib.util.find_spec("tensorrt") is None:
+    The import check uses ``find_spec``; the GPU check is cuda-python's device count (no context)."""
+    if importlib.util.find_spec("tensorrt") is None:
         return False, "TensorRT is not installed (pip install 'benchbed[tensorrt]'; needs an NVIDIA GPU)"
-    try:
-        from benchbed.backends.tensorrt.cuda import device_count
-
-        count, why = device_count()
-    except ImportError as exc:
-        return False, str(exc)
-    except Exception as exc:  # a broken driver install must be a reason, not a traceback
-        return False, f"no usable NVIDIA GPU: {type(exc).__name__}: {exc}"
-    if not count:
-        return False, why
-    return True, f"{count} NVIDIA GPU(s)"
+    count, why = cuda_python_gpus()
+    return (True, why) if count else (False, why)
 
 
 @register("tensorrt")
-class TensorRTBackend:
+class TensorRTBackend(BackendBase):
     name = "tensorrt"
     description = "TensorRT (native, Python API), engines cached under models/<network>/engines"
-    computes = True
-    takes_max_batch = True  # the worker passes the sweep's largest batch for the optimization profile
+    #: builds for an optimization profile: the worker passes the sweep's largest batch as max_batch
+    capabilities = Capabilities(device="cuda", takes_max_batch=True, device_times=True)
+    config = TrtOptions
 
     def probe(self) -> tuple[bool, str]:
         usable, why = probe_gpu_stack()
@@ -53,12 +45,7 @@ class TensorRTBackend:
             return False, f"TensorRT does not import: {type(exc).__name__}: {exc}"
         return True, f"TensorRT {trt.__version__}, {why}"
 
-    def option_keys(self) -> frozenset[str]:
-        from benchbed.backends.tensorrt.options import ALLOWED
-
-        return frozenset(ALLOWED)
-
     def prepare(self, artifact: Path, options: BackendOptions):
         from benchbed.backends.tensorrt.runner import TensorRTRunner
 
-        return TensorRTRunner(artifact, options)
+        return TensorRTRunner(artifact, TrtOptions.from_extra(options.extra))

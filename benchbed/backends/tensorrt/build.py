@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchbed.backends.onnx_inputs import graph_inputs
 from benchbed.backends.tensorrt import timing_cache
 from benchbed.backends.tensorrt.options import TrtOptions
 
@@ -93,22 +94,15 @@ def _new_logger(trt: Any) -> Any:
 
 def profile_shapes(onnx_path: Path, max_batch: int, opt_batch: int | None = None) -> dict[str, list[list[int]]]:
     """{input: [min, opt, max]} for the dynamic batch axis: min batch 1, opt = max = the sweep's largest."""
-    import onnx
-
-    model = onnx.load(str(onnx_path), load_external_data=False)
-    initializers = {i.name for i in model.graph.initializer}
     shapes = {}
-    for inp in model.graph.input:
-        if inp.name in initializers:
-            continue
-        dims = [d.dim_value if d.HasField("dim_value") else -1 for d in inp.type.tensor_type.shape.dim]
+    for name, dims in graph_inputs(onnx_path).items():
         if any(d < 0 for d in dims[1:]):
-            raise ValueError(f"tensorrt: input {inp.name} has dynamic axes other than the batch axis: {dims}")
+            raise ValueError(f"tensorrt: input {name} has dynamic axes other than the batch axis: {dims}")
         rest = dims[1:]
         if dims and dims[0] < 0:
-            shapes[inp.name] = [[1, *rest], [opt_batch or max_batch, *rest], [max_batch, *rest]]
+            shapes[name] = [[1, *rest], [opt_batch or max_batch, *rest], [max_batch, *rest]]
         else:
-            shapes[inp.name] = [dims, dims, dims]
+            shapes[name] = [dims, dims, dims]
     return shapes
 
 

@@ -14,22 +14,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchbed.core.files import atomic_write_bytes
+from benchbed.core.files import atomic_write_bytes, sha256_json
 
 FORMAT = 1
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def cache_key(fields: dict) -> str:
-    """sha256 of the canonical JSON of ``fields`` (the key's fields are stored in the manifest too)."""
-    return hashlib.sha256(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def key_fields(onnx_sha256: str, precision: str, shapes: dict, builder_options: dict, trt_version: str,
@@ -48,7 +35,7 @@ class EngineCache:
 
     def lookup(self, fields: dict) -> tuple[bytes | None, str]:
         """(engine bytes, "hit") when a verified entry exists, else (None, why it is not usable)."""
-        key = cache_key(fields)
+        key = sha256_json(fields)
         engine_path, manifest_path = self.paths(key)
         if not manifest_path.exists() or not engine_path.exists():
             return None, "not cached"
@@ -65,7 +52,7 @@ class EngineCache:
 
     def store(self, fields: dict, engine: bytes, extra: dict | None = None) -> Path:
         """Write the engine, then its manifest (both atomically), so a manifest never names a partial file."""
-        key = cache_key(fields)
+        key = sha256_json(fields)
         engine_path, manifest_path = self.paths(key)
         self.folder.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(engine_path, engine)
@@ -73,8 +60,3 @@ class EngineCache:
                     "engine_bytes": len(engine), **(extra or {})}
         atomic_write_bytes(manifest_path, json.dumps(manifest, indent=2, sort_keys=True).encode())
         return engine_path
-
-    def discard(self, fields: dict) -> None:
-        for path in self.paths(cache_key(fields)):
-            path.unlink(missing_ok=True)
-

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import ClassVar, Mapping
 
-from benchbed.backends.base import check_extra, option_flag, option_int
-
-ALLOWED = {"cuda_graph", "copies", "workspace_mib", "opt_level", "max_batch", "opt_batch", "strongly_typed",
-           "timing_cache"}
+from benchbed.backends.base import check_extra, option_copies, option_flag, option_int
 
 
 @dataclass(frozen=True)
@@ -20,6 +18,9 @@ class TrtOptions:
     ``strongly_typed``: off only on TensorRT 10 (legacy weak typing with the FP16 flag for fp16 artifacts);
     ``timing_cache``: reuse the on-disk timing cache."""
 
+    KEYS: ClassVar[frozenset[str]] = frozenset({"cuda_graph", "copies", "workspace_mib", "opt_level", "max_batch",
+                                                "opt_batch", "strongly_typed", "timing_cache"})
+
     cuda_graph: bool = False
     copies_included: bool = False
     workspace_mib: int = 2048
@@ -30,14 +31,11 @@ class TrtOptions:
     timing_cache: bool = True
 
     @classmethod
-    def from_extra(cls, extra: dict) -> "TrtOptions":
-        extra = check_extra("tensorrt", extra, ALLOWED)
-        copies = str(extra.get("copies", "out")).lower()
-        if copies not in ("in", "out"):
-            raise ValueError(f"tensorrt: copies must be in or out (of the timed region), got {copies!r}")
+    def from_extra(cls, extra: Mapping[str, object]) -> "TrtOptions":
+        extra = check_extra("tensorrt", extra, cls.KEYS)
         max_batch = option_int("tensorrt", "max_batch", extra.get("max_batch", 1), 1)
         return cls(cuda_graph=option_flag("tensorrt", "cuda_graph", extra.get("cuda_graph", "off")),
-                   copies_included=copies == "in",
+                   copies_included=option_copies("tensorrt", extra.get("copies", "out")),
                    workspace_mib=option_int("tensorrt", "workspace_mib", extra.get("workspace_mib", 2048), 1),
                    opt_level=option_int("tensorrt", "opt_level", extra.get("opt_level", 3), 0, 5),
                    max_batch=max_batch,

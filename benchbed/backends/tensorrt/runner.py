@@ -14,17 +14,18 @@ from typing import Any
 
 import numpy as np
 
-from benchbed.backends.base import BackendOptions, TimingSemantics
+from benchbed.backends.base import TimingSemantics
 from benchbed.backends.tensorrt import cuda, timing_cache
 from benchbed.backends.tensorrt.build import BuildFailed, build_engine, make_logger, profile_shapes, trt_module
-from benchbed.backends.tensorrt.engine_cache import EngineCache, key_fields, sha256_file
+from benchbed.backends.tensorrt.engine_cache import EngineCache, key_fields
 from benchbed.backends.tensorrt.options import TrtOptions
+from benchbed.core.files import sha256_file
 
 
 class TensorRTRunner:
-    def __init__(self, artifact: Path, options: BackendOptions) -> None:
+    def __init__(self, artifact: Path, options: TrtOptions) -> None:
         self.artifact = Path(artifact)
-        self.options = TrtOptions.from_extra(options.extra)
+        self.options = options
         self.precision = self.artifact.stem
         self.semantics = TimingSemantics(
             clock="host", copies_included=self.options.copies_included, device="cuda:0",
@@ -200,5 +201,3 @@ class TensorRTRunner:
             buffer.free()
         self._buffers = []
         self._host, self._device = {}, {}
-
-

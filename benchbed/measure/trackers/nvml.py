@@ -10,9 +10,10 @@ the result: the figures may not be the GPU's steady performance.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 #: clock-event reasons that mean the GPU slowed itself down (idle / application clocks do not)
 SLOWDOWN = {"SwPowerCap": 0x4, "HwSlowdown": 0x8, "SwThermalSlowdown": 0x20, "HwThermalSlowdown": 0x40,
@@ -20,6 +21,27 @@ SLOWDOWN = {"SwPowerCap": 0x4, "HwSlowdown": 0x8, "SwThermalSlowdown": 0x20, "Hw
 REASONS = {"GpuIdle": 0x1, "ApplicationsClocksSetting": 0x2, "SyncBoost": 0x10, "DisplayClockSetting": 0x100,
            **SLOWDOWN}
 CLOCK_DROP = 0.10  # SM clock fell by more than 10 % from its highest sample
+
+
+def nvml_init() -> Any:
+    """``pynvml``, initialised: one way to start NVML for the GPU probe (backends.gpu_presence) and this tracker.
+
+    Raises ImportError when nvidia-ml-py is not installed, else NVML's own error (no driver, no library).
+    Every successful call must be paired with ``nvmlShutdown`` (NVML counts them); :func:`nvml_session` does."""
+    import pynvml
+
+    pynvml.nvmlInit()
+    return pynvml
+
+
+@contextlib.contextmanager
+def nvml_session() -> Iterator[Any]:
+    """``with nvml_session() as nvml:`` -- initialised pynvml, shut down on leaving (raises as :func:`nvml_init`)."""
+    nvml = nvml_init()
+    try:
+        yield nvml
+    finally:
+        nvml.nvmlShutdown()
 
 
 def reason_names(mask: int) -> list[str]:
@@ -45,9 +67,7 @@ class NvmlTracker:
     def open(cls, device_index: int = 0, interval_s: float = 0.05) -> "NvmlTracker | None":
         """A started tracker, or None when NVML is not available here (no pynvml, no driver)."""
         try:
-            import pynvml
-
-            pynvml.nvmlInit()
+            pynvml = nvml_init()
         except Exception:
             return None
         try:
