@@ -148,3 +148,22 @@ def test_ray_bad_input(tmp_path):
     unreachable = run_cli("sweep", "--executor", "ray", "--address", f"127.0.0.1:{_free_port()}", "--phi", "0",
                           *TINY_ARGS, *FAST, *_paths(tmp_path), timeout=200)
     assert unreachable.returncode == 2 and "Ray cluster" in unreachable.stderr, unreachable.stderr
+
+
+@pytest.mark.parametrize("backend,gpus", [("torch-cuda", 1), ("tensorrt", 1), ("onnxruntime-cuda", 1),
+                                          ("onnxruntime", None), ("openvino", None)])
+def test_every_gpu_backend_asks_ray_for_a_gpu(backend, gpus):
+    """The GPU backend list once lacked torch-cuda, so its cells never reserved a GPU: the device a backend
+    declares decides, for every backend."""
+    from benchbed.core.cell import Cell
+    from benchbed.core.job import Job
+    from benchbed.launchers.ray import CPU_NODE_RESOURCE, RayExecutor
+
+    class FakeRay:
+        def cluster_resources(self):
+            return {"CPU": 4.0, CPU_NODE_RESOURCE: 1.0}
+
+    executor = object.__new__(RayExecutor)  # no cluster: only the resource request is under test
+    executor.ray, executor.retries = FakeRay(), 1
+    options = executor._resources(Job(Cell("n", backend, "fp32", "single-stream", 1), 32, {}, {}))
+    assert options.get("num_gpus") == gpus

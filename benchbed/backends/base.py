@@ -209,8 +209,3 @@ class BackendBase:
 
     def parse_options(self, extra: Mapping[str, object]) -> Any:
         return self.config.from_extra(extra)
-
-    @property
-    def takes_max_batch(self) -> bool:
-        """Transitional: launchers/worker.py reads this attribute; new code reads ``capabilities``."""
-        return self.capabilities.takes_max_batch

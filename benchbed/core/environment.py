@@ -60,25 +60,20 @@ def git_commit() -> str | None:
 
 def gpus() -> list[dict]:
     """NVIDIA GPUs and driver through NVML when it is installed and a driver is present, else []."""
+    from benchbed.measure.trackers.nvml import nvml_session  # the one way benchbed starts NVML
+
     try:
-        import pynvml
-    except ImportError:
+        with nvml_session() as nvml:
+            driver = nvml.nvmlSystemGetDriverVersion()
+            found = []
+            for index in range(nvml.nvmlDeviceGetCount()):
+                handle = nvml.nvmlDeviceGetHandleByIndex(index)
+                memory = nvml.nvmlDeviceGetMemoryInfo(handle)
+                found.append({"index": index, "name": nvml.nvmlDeviceGetName(handle), "driver": driver,
+                              "memory_bytes": int(memory.total)})
+            return found
+    except Exception:  # not installed, NVMLError_LibraryNotFound / DriverNotLoaded on GPU-less machines
         return []
-    try:
-        pynvml.nvmlInit()
-    except Exception:  # NVMLError_LibraryNotFound / DriverNotLoaded on GPU-less machines
-        return []
-    try:
-        driver = pynvml.nvmlSystemGetDriverVersion()
-        found = []
-        for index in range(pynvml.nvmlDeviceGetCount()):
-            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
-            memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
-            found.append({"index": index, "name": pynvml.nvmlDeviceGetName(handle), "driver": driver,
-                          "memory_bytes": int(memory.total)})
-        return found
-    finally:
-        pynvml.nvmlShutdown()
 
 
 def environment() -> dict:

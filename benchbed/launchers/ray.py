@@ -17,6 +17,7 @@ import contextlib
 import os
 from typing import Any
 
+from benchbed.backends import backend_device
 from benchbed.core.errors import BenchbedError
 from benchbed.core.job import Job
 from benchbed.core.result import Failure
@@ -24,7 +25,6 @@ from benchbed.core.result import Failure
 CPU_NODE_RESOURCE = "benchbed_cpu_node"
 #: Ray's switch that, set to 0, makes it treat this machine as a single loopback-only node
 LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
-GPU_BACKENDS = ("tensorrt", "onnxruntime-cuda", "onnxruntime-trt")
 #: A cluster benchbed starts on this machine sends HTTP nowhere. Ray's dashboard process (started even with
 #: include_dashboard=False, to host its usage-stats module) asks the cloud metadata services
 #: (169.254.169.254, metadata.google.internal) which cloud it runs on, whether or not usage stats are
@@ -129,7 +129,7 @@ class RayExecutor:
         options: dict = {"max_retries": self.retries, "retry_exceptions": False}
         custom: dict = {}
         hardware = job.cell.hardware
-        if job.cell.backend in GPU_BACKENDS:
+        if backend_device(job.cell.backend) == "cuda":
             options["num_gpus"] = 1
             options["num_cpus"] = 1
         elif CPU_NODE_RESOURCE in self.ray.cluster_resources():

@@ -77,7 +77,7 @@ def check_parity(job: Job, backend, runner) -> dict | None:
 def _with_profile_batch(backend, options, job: Job):
     """Engine-building GPU backends get the sweep's largest batch as their optimization profile's max, and
     the cell's own batch as the batch it is tuned for (as trtexec's --shapes); MLPerf cells' batches vary."""
-    if not getattr(backend, "takes_max_batch", False) or not job.max_batch:
+    if not backend.capabilities.takes_max_batch or not job.max_batch:
         return options
     extra = dict(options.extra)
     extra.setdefault("max_batch", job.max_batch)

@@ -51,7 +51,7 @@ class _Timed:
         after = HostReading.now()
         count = len(timings.samples_ms)
         nvml = tracker.stop(count, count * batch) if tracker else None
-        device_ms = runner.device_times_ms()[-count:] if hasattr(runner, "device_times_ms") and count else None
+        device_ms = runner.device_times_ms()[-count:] if context.backend.capabilities.device_times and count else None
         stats = LatencyStats.from_samples(timings.samples_ms, batch)
         host = host_summary(before, after)
         validity = judge(stats, timings, profile, context.parity, host).to_dict()

@@ -87,7 +87,8 @@ def test_benchbed_without_the_nvml_library_says_so_and_tracks_nothing(nvml, real
     assert real["present"][0] is False and "NVML Shared Library Not Found" in real["present"][1]
     assert real["tracker"] is None
     install(monkeypatch, trt_version=None, gpu=FakeGpu(driver=None), nvml={})
-    monkeypatch.setitem(sys.modules, "cuda", None)
+    for name in ("cuda", "cuda.bindings", "cuda.bindings.runtime"):  # the double installed them: hide all
+        monkeypatch.setitem(sys.modules, name, None)
     presence = __import__(defining_module("gpu_present"), fromlist=["gpu_present"])
     tracker = __import__(defining_module("NvmlTracker"), fromlist=["NvmlTracker"])
     assert list(presence.gpu_present()) == real["present"] and tracker.NvmlTracker.open() is None

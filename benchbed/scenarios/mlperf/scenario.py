@@ -40,9 +40,9 @@ class GpuCounter:
     """Wraps a GPU runner while LoadGen drives it: counts inferences and images for the NVML energy figures and
     keeps each inference's CUDA-event time (runners reset theirs at every ``set_input``, i.e. every SUT batch)."""
 
-    def __init__(self, runner) -> None:
+    def __init__(self, runner, device_times: bool) -> None:
         self._runner = runner
-        self._times = getattr(runner, "device_times_ms", None)
+        self._times = runner.device_times_ms if device_times else None
         self.reset()
 
     def reset(self) -> None:
@@ -113,7 +113,8 @@ class MLPerf:
 
         runner = context.runner
         tracker = open_gpu_tracker(runner)
-        served = GpuCounter(runner) if tracker else runner  # CPU cells: the runner itself
+        # CPU cells: the runner itself
+        served = GpuCounter(runner, context.backend.capabilities.device_times) if tracker else runner
 
         def start_measured_phase() -> None:  # when LoadGen takes over (after the unloaded probes)
             served.reset()
