@@ -205,17 +205,19 @@ def _compare_one(key: str, base: list[tuple[dict, dict]], current: list[tuple[di
     base_lat = [d["samples_ms"] for d in base_ok]
     cur_lat = [d["samples_ms"] for d in current_ok]
     latency = compare_samples(base_lat, cur_lat, t.latency, t, metric="latency")
-    throughput = compare_samples([[batch * 1e3 / s for s in run] for run in base_lat],
-                                 [[batch * 1e3 / s for s in run] for run in cur_lat],
+    throughput = compare_samples([[batch * 1e3 / s for s in run if s > 0] for run in base_lat],
+                                 [[batch * 1e3 / s for s in run if s > 0] for run in cur_lat],
                                  t.throughput, t, higher_is_better=True, metric="throughput")
-    base_mem = float(np.median([memory_bytes(d) for d in base_ok]))
-    cur_mem = float(np.median([memory_bytes(d) for d in current_ok]))
-    memory = MetricChange("memory", base_mem, cur_mem, cur_mem / base_mem if base_mem else float("nan"))
-    if memory.ratio > 1 + t.memory:
-        memory.verdict = "more memory"
-    elif memory.ratio < 1 - t.memory:
-        memory.verdict = "less memory"
-    metrics = [latency, throughput, memory]
+    metrics = [latency, throughput]
+    base_mems, cur_mems = [memory_bytes(d) for d in base_ok], [memory_bytes(d) for d in current_ok]
+    if None not in base_mems and None not in cur_mems:  # a side without a memory reading compares no memory
+        base_mem, cur_mem = float(np.median(base_mems)), float(np.median(cur_mems))
+        memory = MetricChange("memory", base_mem, cur_mem, cur_mem / base_mem if base_mem else float("nan"))
+        if memory.ratio > 1 + t.memory:
+            memory.verdict = "more memory"
+        elif memory.ratio < 1 - t.memory:
+            memory.verdict = "less memory"
+        metrics.append(memory)
     found = {m.verdict for m in metrics}
     verdict = next((v for v in ("slower", "more memory", "faster", "less memory") if v in found),
                    "no significant change")

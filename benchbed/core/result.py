@@ -114,9 +114,12 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
-Count = Annotated[int, Field(strict=True, ge=0)]
+#: Finite, and bounded far above anything measured (1e15 ms is 30,000 years; B7 has 4e10 MACs), so no
+#: arithmetic on a damaged value can overflow or fall back to Python's arbitrary-size integers.
+LIMIT = 1e15
+Number = Annotated[float, Field(strict=True, ge=-LIMIT, le=LIMIT, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(strict=True, ge=0, le=LIMIT, allow_inf_nan=False)]
+Count = Annotated[int, Field(strict=True, ge=0, le=int(LIMIT))]
 Name = Annotated[str, Field(strict=True, min_length=1)]
 Text = Annotated[str, Field(strict=True)]
 
@@ -159,13 +162,13 @@ class TimingModel(_Open):
 
 
 class MemoryModel(_Open):
-    peak_rss_bytes: NonNegative | None = None
+    peak_rss_bytes: NonNegative
     idle_rss_bytes: NonNegative | None = None
     device: dict | None = None
 
 
 class NetworkInfoModel(_Open):
-    phi: Number | None = None
+    phi: Annotated[float, Field(strict=True, ge=0, le=64, allow_inf_nan=False)] | None = None
     mode: Text | None = None
     macs: NonNegative | None = None
     params: NonNegative | None = None
@@ -203,7 +206,7 @@ class OkModel(_Open):
     samples_ms: list[NonNegative] = []
     validity: ValidityModel = ValidityModel()
     timing: TimingModel = TimingModel()
-    memory: MemoryModel = MemoryModel()
+    memory: MemoryModel
     host: dict = {}
     backend: dict = {}
     network_info: NetworkInfoModel | None = None
@@ -260,6 +263,8 @@ def _explain(error: ValidationError) -> str:
     phrase = _PHRASES.get(first["type"], first["msg"].lower())
     if first["type"] == "greater_than_equal":
         phrase = f"is not a finite number >= {first['ctx']['ge']}"
+    if first["type"] == "less_than_equal":
+        phrase = f"is above the limit {first['ctx']['le']:g}"
     if first["type"] in ("finite_number", "float_type", "greater_than_equal") and loc and \
             loc[0] in ("stats", "samples_ms"):
         phrase = "is not a finite number >= 0"
