@@ -100,6 +100,16 @@ def test_user_calibration_data_is_validated(tiny_spec, tmp_path):
     np.save(wrong, np.zeros((2, 3, 16, 16), dtype=np.float32))
     with pytest.raises(BenchbedError, match="N x 3 x 32 x 32"):
         export_network(tiny_spec, "int8", tmp_path / "m", options=TransformOptions(calib_data=str(wrong)))
+    empty = tmp_path / "empty.npy"
+    np.save(empty, np.zeros((0, 3, 32, 32), dtype=np.float32))
+    with pytest.raises(BenchbedError, match="holds no images"):
+        export_network(tiny_spec, "int8", tmp_path / "m", options=TransformOptions(calib_data=str(empty)))
+    poisoned = tmp_path / "nan.npy"
+    images = synthetic_images(4, 32, seed=9)
+    images[1, 0, 0, 0] = np.nan
+    np.save(poisoned, images)
+    with pytest.raises(BenchbedError, match="NaN, infinite or non-numeric"):
+        export_network(tiny_spec, "int8", tmp_path / "m", options=TransformOptions(calib_data=str(poisoned)))
     right = tmp_path / "ok.npy"
     np.save(right, synthetic_images(4, 32, seed=9))
     artifact = export_network(tiny_spec, "int8", tmp_path / "m", options=TransformOptions(calib_data=str(right)))

@@ -117,6 +117,11 @@ def _calibration_images(resolution: int, options: TransformOptions, precision: s
             f"--calib-data must hold an N x 3 x {resolution} x {resolution} array (preprocessed images), "
             f"got shape {images.shape}"
         )
+    if len(images) == 0:
+        raise BenchbedError(f"--calib-data {options.calib_data} holds no images (shape {images.shape})")
+    if not np.issubdtype(images.dtype, np.number) or not np.isfinite(images).all():
+        raise BenchbedError(f"--calib-data {options.calib_data} holds NaN, infinite or non-numeric values; "
+                            "calibration ranges from them would be meaningless")
     return images.astype(np.float32)
 
 
