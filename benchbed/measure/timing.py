@@ -24,17 +24,19 @@ class TimingProfile:
     max_seconds: float  # hard cap: a cell never measures longer than this
 
     def validate(self) -> "TimingProfile":
-        for label in ("warmup_seconds", "min_seconds", "max_seconds"):
+        for label, flag in (("warmup_seconds", "--warmup"), ("min_seconds", "--duration"),
+                            ("max_seconds", "--max-seconds")):
             value = getattr(self, label)
             if not value >= 0:
-                raise BenchbedError(f"{label.replace('_', '-')} must be >= 0 seconds, got {value}")
+                raise BenchbedError(f"{flag} must be >= 0 seconds, got {value}")
         for label in ("warmup_iterations", "min_iterations"):
             if getattr(self, label) < 0:
                 raise BenchbedError(f"{label.replace('_', '-')} must be >= 0, got {getattr(self, label)}")
         if self.min_iterations < 1:
-            raise BenchbedError("min-iterations must be >= 1")
+            raise BenchbedError("--iterations must be >= 1")
         if self.max_seconds < self.min_seconds:
-            raise BenchbedError(f"max-seconds ({self.max_seconds:g}) must be >= min-seconds ({self.min_seconds:g})")
+            raise BenchbedError(f"--max-seconds ({self.max_seconds:g}) must be >= --duration, the minimum measuring "
+                                f"time ({self.min_seconds:g})")
         return self
 
     def to_dict(self) -> dict:
