@@ -36,6 +36,11 @@ console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 
+def _say(text: str) -> None:
+    """A line for people on stderr, printed as text: rich markup would eat "[tensorrt]" in an install hint."""
+    err_console.print(text, markup=False, highlight=False)
+
+
 class OutputFormat(str, Enum):
     table = "table"
     json = "json"
@@ -144,7 +149,7 @@ def export(
     rows = []
     for spec in specs:
         artifact = export_network(spec, precision, out, options=options, weights=str(weights) if weights else None,
-                                  force=force, progress=(lambda m: None) if quiet else (lambda m: err_console.print(m)))
+                                  force=force, progress=(lambda m: None) if quiet else _say)
         m = artifact.manifest
         rows.append({"name": m["name"], "mode": m["spec"]["mode"], "precision": m["precision"],
                      "path": str(artifact.path), "size_bytes": m["size_bytes"], "sha256": m["sha256"],
@@ -157,7 +162,7 @@ def export(
     for column in ("name", "mode", "file", "size", "parity rel err", "tolerance", "export s"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["name"], row["mode"], row["path"], f"{row['size_bytes'] / 1e6:.1f} MB",
+        table.add_row(escape(row["name"]), row["mode"], escape(row["path"]), f"{row['size_bytes'] / 1e6:.1f} MB",
                       f"{row['max_rel_error']:.2e}", f"{row['tolerance']:g}", f"{row['export_seconds']:.1f}")
     console.print(table)
 
@@ -363,7 +368,7 @@ def sweep(
     ensure_writable_dir(models, "--models")
     ensure_writable_dir(reports, "--reports")
     quiet = output_format is OutputFormat.json
-    say = (lambda m: None) if quiet else (lambda m: err_console.print(m, highlight=False))
+    say = (lambda m: None) if quiet else _say
     if "auto" in _csv(backend, "backend"):
         say(f"backend auto -> {chosen}" + ("".join(f"\n  skipped {line}" for line in skipped)))
     store = Store(db)
@@ -432,11 +437,11 @@ def _print_results(run: dict, results: list[dict], as_json: bool, book=None) -> 
         print(json.dumps({"run_id": run["run_id"], "status": run["status"], "scenarios": rows}, indent=2))
         return
     for scenario_name, scenario_rows_ in rows.items():
-        table = Table(title=f"{scenario_name} ({run['config'].get('backend')}, run {run['run_id']})")
+        table = Table(title=escape(f"{scenario_name} ({run['config'].get('backend')}, run {run['run_id']})"))
         for column in COLUMNS:
             table.add_column(column, justify="left" if column in ("network", "mode", "validity") else "right")
         for row in scenario_rows_:
-            table.add_row(*row_cells(row))
+            table.add_row(*map(escape, row_cells(row)))  # "[hw:LABEL]" after a network is text
         console.print(table)
 
 
@@ -497,7 +502,7 @@ def report(
         for run in inputs.runs:
             _print_results(run, inputs.results_by_run[run["run_id"]], output_format == "json", book)
     for path in written:
-        err_console.print(f"report: {path}", highlight=False)
+        _say(f"report: {path}")
 
 
 @app.command()
@@ -593,12 +598,12 @@ def _emit_comparison(rows, base: str, current: str, fail_on: tuple[str, ...], fm
         except OSError as exc:
             raise BenchbedError(f"cannot write --output {output}: {exc.strerror or exc}") from None
     if fmt == "table":
-        table = Table(title=f"benchbed compare {base} -> {current}: "
-                            f"{len(failed)} regression(s) ({', '.join(fail_on)})")
+        table = Table(title=escape(f"benchbed compare {base} -> {current}: "
+                                   f"{len(failed)} regression(s) ({', '.join(fail_on)})"))
         for column in HEADER:
             table.add_column(column)
         for row in table_rows(rows):
-            table.add_row(*row)
+            table.add_row(*map(escape, row))
         console.print(table)
     else:
         print(RENDERERS[fmt](rows, base, current, failed), end="")
@@ -676,7 +681,7 @@ def history(
             plot_trends(found, str(plot), metric)
         except OSError as exc:
             raise BenchbedError(f"cannot write --plot {plot}: {exc.strerror or exc}") from None
-        err_console.print(f"plot: {plot}", highlight=False)
+        _say(f"plot: {plot}")
     if output_format is OutputFormat.json:
         print(json.dumps([t.to_dict() for t in found], indent=2))
         return
@@ -686,7 +691,7 @@ def history(
     for trend in found:
         values = [p.value for p in trend.points]
         steps = "; ".join(f"{c['run_id']}: {c['before']:.4g} -> {c['after']:.4g}" for c in trend.to_dict()["change_points"])
-        table.add_row(trend.key, str(len(values)), sparkline(values, trend.change_points), f"{values[0]:.4g}",
+        table.add_row(escape(trend.key), str(len(values)), sparkline(values, trend.change_points), f"{values[0]:.4g}",
                       f"{values[-1]:.4g}", steps or "-")
     console.print(table)
 
@@ -727,7 +732,7 @@ def abtest(
         order = ["base", "current"] if index % 2 == 0 else ["current", "base"]
         for side in order:
             folder = work / side
-            err_console.print(f"round {index + 1}/{rounds}: {side}", highlight=False)
+            _say(f"round {index + 1}/{rounds}: {side}")
             done = subprocess.run([str(sides[side]), "-m", "benchbed.cli", "sweep", *args, "--db",
                                    str(folder / "store.sqlite"), "--reports", str(folder), "--format", "json"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

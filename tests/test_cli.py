@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import typer
+from rich.console import Console
 
 from conftest import TINY_ARGS, run_cli
 
@@ -42,3 +45,33 @@ def test_sweep_duration_above_the_cap_names_both_flags(tmp_path):
                      "--db", str(tmp_path / "db.sqlite"), "--models", str(tmp_path / "m"), "--reports",
                      str(tmp_path / "r"))
     assert result.returncode == 2 and "--max-seconds (1) must be >= --duration" in result.stderr, result.stderr
+
+
+def test_sweep_prints_skipped_backends_install_hints_whole(tmp_path):
+    """Bug: "skipped tensorrt: ... (pip install 'benchbed'; ...)": rich markup ate "[tensorrt]"."""
+    from benchbed.backends import AUTO_ORDER, probe_all
+
+    result = run_cli("sweep", "--phi", "0", *TINY_ARGS, "--quick", "--db", str(tmp_path / "db.sqlite"),
+                     "--models", str(tmp_path / "m"), "--reports", str(tmp_path / "r"), "--resume")
+    assert result.returncode == 2 and "no earlier run" in result.stderr, result.stderr  # stops before measuring
+    skipped = []
+    for name, usable, reason in probe_all():
+        if usable and name in AUTO_ORDER:
+            break
+        if name in AUTO_ORDER:
+            skipped.append(f"  skipped {name}: {reason}")
+    assert skipped and all(line in result.stderr.splitlines() for line in skipped), result.stderr
+    assert "pip install 'benchbed[" in result.stderr
+
+
+def test_sweep_lines_show_brackets_as_text():
+    from benchbed.report.terminal import RichSweepUI
+
+    out = io.StringIO()
+    console = Console(file=out, width=200)
+    with RichSweepUI(console) as ui:
+        ui.message("note: pip install 'benchbed[gpu]'")
+        ui.finish_cell("b0 [hw:a]", {"status": "failed", "error": "needs pip install 'benchbed[mlperf]'"})
+    text = out.getvalue()
+    for needle in ("'benchbed[gpu]'", "b0 [hw:a]: FAILED", "'benchbed[mlperf]'"):
+        assert needle in text, text

@@ -1,21 +1,23 @@
 """The live terminal view of a sweep (rich): an overall bar with ETA, the cell in flight and its phase,
-and one line per finished cell."""
+and one line per finished cell. Library text (errors, reasons, labels) is escaped: only the colour tags
+here are markup, so "pip install 'benchbed[gpu]'" keeps its brackets."""
 
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 
 def _summary(document: dict) -> str:
     if document.get("status") != "ok":
-        return f"[red]FAILED[/red] {document.get('error', '')}"
+        return f"[red]FAILED[/red] {escape(str(document.get('error', '')))}"
     stats, validity = document["stats"], document["validity"]
     colour = "green" if validity["status"] == "VALID" else "yellow"
     text = (f"p50 {stats['p50_ms']:.3g} ms  p99 {stats['p99_ms']:.3g} ms  {stats['throughput_ips']:.1f} img/s  "
             f"[{colour}]{validity['status']}[/{colour}]")
     if validity["reasons"]:
-        text += " (" + "; ".join(validity["reasons"]) + ")"
+        text += " (" + escape("; ".join(validity["reasons"])) + ")"
     if validity["warnings"]:
         text += f" [dim]{len(validity['warnings'])} warning(s)[/dim]"
     return text
@@ -38,7 +40,7 @@ class RichSweepUI:
         self.progress.stop()
 
     def message(self, text: str) -> None:
-        self.progress.console.print(text)
+        self.progress.console.print(text, markup=False)
 
     def add_planned(self, count: int) -> None:
         task = self.progress.tasks[self.overall]
@@ -52,4 +54,4 @@ class RichSweepUI:
 
     def finish_cell(self, label: str, document: dict) -> None:
         self.progress.advance(self.overall)
-        self.progress.console.print(f"{label}: {_summary(document)}", highlight=False)
+        self.progress.console.print(f"{escape(label)}: {_summary(document)}", highlight=False)
