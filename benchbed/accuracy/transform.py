@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from benchbed.core.errors import BenchbedError
+from benchbed.core.errors import BenchbedError, UnknownChoiceError
 
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
@@ -36,8 +36,7 @@ class EvalTransform:
         if self.crop < 1 or self.resize < 1:
             raise BenchbedError(f"crop and resize must be >= 1 pixel, got crop {self.crop}, resize {self.resize}")
         if self.interpolation not in INTERPOLATIONS:
-            raise BenchbedError(f"unknown interpolation {self.interpolation!r}; choose one of "
-                                f"{', '.join(INTERPOLATIONS)}")
+            raise UnknownChoiceError("interpolation", self.interpolation, INTERPOLATIONS)
 
     def describe(self) -> str:
         return f"{self.crop}/{self.resize}/{self.interpolation}"
