@@ -111,7 +111,7 @@ def _loadgen_job(tmp_path, backend, artifact, scenario="mlperf-singlestream", ba
 @pytest.mark.parametrize("scenario,batch", [("mlperf-singlestream", 1), ("mlperf-offline", 2)])
 def test_loadgen_gpu_cell_records_nvml_and_device_times(monkeypatch, tmp_path, scenario, batch):
     pytest.importorskip("mlperf_loadgen")
-    from benchbed.measure import nvml as nvml_module
+    from benchbed.measure.trackers import nvml as nvml_module
     from benchbed.launchers.worker import measure
 
     fake = install(monkeypatch, "11.4.0.106", nvml={"sm_clock": lambda t: 1980 if t < 0.1 else 1200})
