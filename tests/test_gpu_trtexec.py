@@ -31,7 +31,7 @@ def test_parse_summary_takes_the_plain_latency_line_not_h2d():
 
 
 def test_selftest_sets_trtexec_beside_tensorrt(monkeypatch, tmp_path):
-    from benchbed.cli import _trtexec_beside
+    from benchbed.analysis.selftest import trtexec_beside as _trtexec_beside
 
     tiny_onnx(tmp_path / "models" / "b0" / "fp32.onnx")
     bin_dir = tmp_path / "bin"
@@ -48,7 +48,7 @@ def test_selftest_sets_trtexec_beside_tensorrt(monkeypatch, tmp_path):
 
 
 def test_no_trtexec_is_a_note(monkeypatch, tmp_path):
-    from benchbed.cli import _trtexec_beside
+    from benchbed.analysis.selftest import trtexec_beside as _trtexec_beside
 
     monkeypatch.setenv("PATH", str(tmp_path))
     assert _trtexec_beside(tmp_path) == {"trtexec": "not on PATH"}

@@ -217,3 +217,27 @@ def test_damaged_results_files_are_one_line_errors(tmp_path, doc, needle):
                     ["compare", str(results), str(results)]):
         out = run_cli(*command, "--db", str(tmp_path / "none.sqlite"))
         assert out.returncode == 2 and needle in out.stderr and "Traceback" not in out.stderr, (command, out.stderr)
+
+
+@pytest.mark.parametrize("hardware", [
+    "AMD EPYC (2 cores)", "AMD EPYC 7763 64-Core Processor (64 cores)", "AMD EPYC 9654 96-Core Processor (96 cores)",
+    "Intel(R) Xeon(R) Processor (2 cores)", "Intel(R) Xeon(R) Processor (8 cores)",
+    "Intel(R) Xeon(R) Platinum 8480+ (56 cores)", "Intel(R) Xeon(R) CPU @ 2.20GHz (4 cores)",
+    "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz (32 cores)", "Intel(R) Core(TM) i7-12700K (12 cores)",
+    "AMD Ryzen 9 7950X 16-Core Processor (16 cores)",
+])
+def test_example_price_file_prices_common_cpus(hardware):
+    """Bug: the example priced only the CI VM's Xeon, so the README's procure exited 2 on any other CPU."""
+    prices = load_prices(ROOT / "examples" / "prices.example.yaml")
+    assert prices.price_for(hardware) is not None
+    assert prices.price_for("NVIDIA H100 80GB HBM3").name == "NVIDIA H100 80GB HBM3"  # GPUs keep their own
+
+
+def test_procure_with_the_example_prices_on_an_epyc(tmp_path):
+    docs = [result_doc("efficientnet_b0", p50=5)]
+    path = tmp_path / "results.json"
+    run = {"run_id": "20260101-000000-0000a2", "config": {}, "status": "complete", "created": 0,
+           "environment": dict(ENV, cpu_model="AMD EPYC", physical_cores=2)}
+    path.write_text(json.dumps({"format": "benchbed-results/1", "run": run, "results": docs}))
+    out = run_cli("procure", str(path), "--prices", str(ROOT / "examples" / "prices.example.yaml"), "--sla", "50ms")
+    assert out.returncode == 0 and "AMD EPYC (2 cores)" in out.stdout, out.stderr

@@ -16,7 +16,7 @@ import numpy as np
 
 from benchbed.accuracy.folder import Sample, index_folder, load_image
 from benchbed.accuracy.transform import EvalTransform, default_transform
-from benchbed.core.errors import BenchbedError
+from benchbed.core.errors import BenchbedError, ConfigError, UnknownChoiceError
 
 CSV_HEADER = ("network", "precision", "weights", "top1", "top5", "images", "source")
 ENGINES = ("auto", "torch", "onnx")
@@ -94,7 +94,7 @@ def spread(samples: list[Sample], limit: int | None) -> list[Sample]:
     if limit is None or limit >= len(samples):
         return samples
     if limit < 1:
-        raise BenchbedError(f"--limit must be >= 1, got {limit}")
+        raise ConfigError("limit", f"must be >= 1, got {limit}")
     return [samples[i * len(samples) // limit] for i in range(limit)]
 
 
@@ -123,17 +123,17 @@ def evaluate(
 
     get_precision(precision)
     if engine not in ENGINES:
-        raise BenchbedError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+        raise UnknownChoiceError("engine", engine, ENGINES)
     if engine == "auto":
         engine = "torch" if precision == "fp32" else "onnx"
     if engine == "torch" and precision != "fp32":
         raise BenchbedError(f"the torch engine evaluates fp32 only; {precision} is measured on its ONNX artifact "
                             "(--engine onnx)")
     if batch_size < 1:
-        raise BenchbedError(f"--batch-size must be >= 1, got {batch_size}")
+        raise ConfigError("batch_size", f"must be >= 1, got {batch_size}")
     weights = Path(weights)
     if not weights.is_file():
-        raise BenchbedError(f"--weights {weights}: no such file")
+        raise ConfigError("weights", f"{weights}: no such file")
     transform = transform or default_transform(spec)
     folder = index_folder(val_dir, spec.num_classes, class_map)
     notes = []

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchbed.core.errors import BenchbedError
+from benchbed.core.errors import BenchbedError, ConfigError
 
 #: torchvision's IMG_EXTENSIONS, compared case-insensitively (ImageNet's own files end in .JPEG)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
@@ -39,20 +39,20 @@ def read_class_map(path: str | Path) -> dict[str, int]:
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise BenchbedError(f"cannot read --class-map {path}: {exc.strerror or exc}") from None
+        raise ConfigError("class_map", f"{path}: cannot read it: {exc.strerror or exc}") from None
     while lines and not lines[-1].strip():
         lines.pop()
     mapping: dict[str, int] = {}
     for number, line in enumerate(lines):
         if not line.strip():
-            raise BenchbedError(f"--class-map {path}: line {number + 1} is empty (line number = class index)")
+            raise ConfigError("class_map", f"{path}: line {number + 1} is empty (line number = class index)")
         wnid = line.split()[0]
         if wnid in mapping:
-            raise BenchbedError(f"--class-map {path}: {wnid!r} on line {number + 1} already on line "
-                                f"{mapping[wnid] + 1}")
+            raise ConfigError("class_map", f"{path}: {wnid!r} on line {number + 1} already on line "
+                                             f"{mapping[wnid] + 1}")
         mapping[wnid] = number
     if not mapping:
-        raise BenchbedError(f"--class-map {path} is empty")
+        raise ConfigError("class_map", f"{path} is empty")
     return mapping
 
 
@@ -60,14 +60,14 @@ def index_folder(root: str | Path, num_classes: int, class_map: dict[str, int] |
     """Classes and images of ``root``, checked against a model with ``num_classes`` outputs."""
     root = Path(root)
     if not root.is_dir():
-        raise BenchbedError(f"--val-dir {root}: not a folder")
+        raise ConfigError("val_dir", f"{root}: not a folder")
     names = sorted(entry.name for entry in os.scandir(root) if entry.is_dir())
     if not names:
-        raise BenchbedError(f"--val-dir {root}: no class subfolders (expected DIR/<class>/<image>)")
+        raise ConfigError("val_dir", f"{root}: no class subfolders (expected DIR/<class>/<image>)")
     if class_map is None:
         if len(names) > num_classes:
-            raise BenchbedError(f"--val-dir {root} has {len(names)} class folders but the network has "
-                                f"{num_classes} classes")
+            raise ConfigError("val_dir", f"{root} has {len(names)} class folders but the network has "
+                                             f"{num_classes} classes")
         classes = {name: i for i, name in enumerate(names)}
     else:
         unknown = [name for name in names if name not in class_map]
@@ -77,8 +77,8 @@ def index_folder(root: str | Path, num_classes: int, class_map: dict[str, int] |
         classes = {name: class_map[name] for name in names}
         too_high = max(classes.values())
         if too_high >= num_classes:
-            raise BenchbedError(f"--class-map puts class {too_high} in the folder but the network has "
-                                f"{num_classes} classes")
+            raise ConfigError("class_map", f"puts class {too_high} in the folder but the network has "
+                                               f"{num_classes} classes")
     samples, skipped = [], []
     for name in names:
         for folder, _, files in sorted(os.walk(root / name, followlinks=True)):
@@ -89,8 +89,8 @@ def index_folder(root: str | Path, num_classes: int, class_map: dict[str, int] |
                 else:
                     skipped.append(path)
     if not samples:
-        raise BenchbedError(f"--val-dir {root}: no images in its {len(names)} class folders "
-                            f"(extensions: {', '.join(IMAGE_EXTENSIONS)})")
+        raise ConfigError("val_dir", f"{root}: no images in its {len(names)} class folders "
+                                         f"(extensions: {', '.join(IMAGE_EXTENSIONS)})")
     return ImageFolderIndex(root, classes, samples, skipped)
 
 

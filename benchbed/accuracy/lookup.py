@@ -13,8 +13,9 @@ from typing import Iterable
 
 from benchbed.accuracy.rows import AccuracyRow
 from benchbed.accuracy.tables import published_rows
+from benchbed.core.errors import UnknownChoiceError
 
-#: ``--accuracy-source`` choices: which published table a cell's accuracy comes from when no measured row exists.
+#: The ``source`` choices: which published table a cell's accuracy comes from when no measured row exists.
 SOURCE_ORDER = ("paper_v5", "torchvision", "timm")
 UNMEASURED_NOTE = "fp32 reference accuracy, this precision unmeasured"
 
@@ -46,14 +47,18 @@ class AccuracyBook:
     """Published rows plus a user's measured rows, answering 'what accuracy does this cell have?'."""
 
     def __init__(self, measured: Iterable[AccuracyRow] = (), source: str = "paper_v5") -> None:
-        if source not in SOURCE_ORDER:
-            raise ValueError(f"unknown accuracy source {source!r}; choose {', '.join(SOURCE_ORDER)}")
+        if source not in SOURCE_ORDER:  # the one check of the source (a ValueError as well)
+            raise UnknownChoiceError("accuracy_source", source, SOURCE_ORDER)
         self.measured = list(measured)
         self.source = source
         self.published = [r for r in published_rows() if r.network]
 
     def _best(self, rows: list[AccuracyRow]) -> AccuracyRow | None:
         return max(rows, key=lambda r: r.top1) if rows else None
+
+    def unjoined(self, networks: Iterable[str]) -> list[str]:
+        """Networks of measured rows that are not among ``networks``: a typo, or another run's networks."""
+        return sorted({r.network for r in self.measured} - set(networks))
 
     def match(self, network: str, precision: str) -> AccuracyMatch | None:
         """Measured at this precision > chosen published source > other published sources (fp32 only)."""

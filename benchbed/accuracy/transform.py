@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from benchbed.artifacts.synthetic import IMAGENET_MEAN, IMAGENET_STD
-from benchbed.core.errors import BenchbedError
+from benchbed.core.errors import BenchbedError, UnknownChoiceError
 
 MEAN, STD = IMAGENET_MEAN, IMAGENET_STD
 INTERPOLATIONS = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC,
@@ -36,8 +36,7 @@ class EvalTransform:
         if self.crop < 1 or self.resize < 1:
             raise BenchbedError(f"crop and resize must be >= 1 pixel, got crop {self.crop}, resize {self.resize}")
         if self.interpolation not in INTERPOLATIONS:
-            raise BenchbedError(f"unknown interpolation {self.interpolation!r}; choose one of "
-                                f"{', '.join(INTERPOLATIONS)}")
+            raise UnknownChoiceError("interpolation", self.interpolation, INTERPOLATIONS)
 
     def describe(self) -> str:
         return f"{self.crop}/{self.resize}/{self.interpolation}"

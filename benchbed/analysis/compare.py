@@ -9,11 +9,13 @@ marked incomparable, naming the fields that differ, instead of being compared (p
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Iterable
 
 import numpy as np
 
 from benchbed.core.cell import cell_key
 from benchbed.core.environment import COMPARABLE_FIELDS
+from benchbed.core.errors import ConfigError
 from benchbed.core.result import memory_bytes
 
 VERDICTS = ("slower", "more memory", "faster", "less memory", "no significant change", "incomparable",
@@ -33,6 +35,13 @@ class Thresholds:
     confidence: float = 0.95
     resamples: int = 2000
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        for label, value in (("latency", self.latency), ("throughput", self.throughput), ("memory", self.memory)):
+            if not 0 <= value < 1:
+                raise ConfigError(label, f"must be a fraction in [0, 1), got {value:g}")
+        if not 0 < self.alpha < 1:
+            raise ConfigError("alpha", f"must be in (0, 1), got {self.alpha:g}")
 
 
 @dataclass
@@ -226,6 +235,15 @@ def _compare_one(key: str, base: list[tuple[dict, dict]], current: list[tuple[di
     if verdict != "no significant change" and len(base_ok) == 1 and len(current_ok) == 1:
         reasons.append("one run per side: run-to-run variation not measured (see docs/ci-regression.md)")
     return CellComparison(key, cell, verdict, reasons, metrics)
+
+
+def check_fail_on(verdicts: Iterable[str]) -> tuple[str, ...]:
+    """The verdicts that fail a comparison, each one a known verdict (a typo would silently fail nothing)."""
+    chosen = tuple(verdicts)
+    unknown = [v for v in chosen if v not in VERDICTS]
+    if unknown:
+        raise ConfigError("fail_on", f"has unknown verdict {unknown[0]!r}; choose from {', '.join(VERDICTS)}")
+    return chosen
 
 
 def failing(rows: list[CellComparison], fail_on: tuple[str, ...] = DEFAULT_FAIL_ON) -> list[CellComparison]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from benchbed.core.cell import cell_key
+from benchbed.core.errors import UnknownChoiceError
 from benchbed.core.result import memory_bytes
 from benchbed.sweep.store import Store
 
@@ -104,6 +105,8 @@ def change_points(points: list[Point], min_size: int = 3, alpha: float = 0.01, m
 def trends(store: Store, metric: str = "p50", filters: dict | None = None, min_size: int = 3,
            min_effect: float = 0.05) -> list[Trend]:
     """Every cell matching ``filters`` across all runs, oldest first, with its change points."""
+    if metric not in METRICS:
+        raise UnknownChoiceError("metric", metric, METRICS)
     value_of = METRICS[metric]
     by_key: dict[str, Trend] = {}
     for run in store.iter_runs():

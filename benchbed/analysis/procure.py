@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchbed.analysis.pareto import per_million_images
 from benchbed.analysis.points import Point
 from benchbed.analysis.prices import HOURS_PER_MONTH, PriceFile
+from benchbed.core.errors import BenchbedError, ConfigError
+
+if TYPE_CHECKING:
+    from benchbed.accuracy.lookup import AccuracyBook
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,19 @@ class Constraints:
     precisions: tuple[str, ...] | None = None  # None: any
     #: count fp16/int8 cells whose accuracy is the fp32 reference (unmeasured at that precision)
     allow_reference_accuracy: bool = False
+
+    def __post_init__(self) -> None:
+        from benchbed.accuracy.rows import PRECISIONS
+
+        if not 0 < self.percentile <= 100:
+            raise ConfigError("percentile", f"must be in (0, 100], got {self.percentile:g}")
+        if self.target_qps is not None and self.target_qps <= 0:
+            raise ConfigError("target_qps", f"must be > 0, got {self.target_qps:g}")
+        if self.min_top1 is not None and not 0 <= self.min_top1 <= 100:
+            raise ConfigError("min_top1", f"is a percentage in [0, 100], got {self.min_top1:g}")
+        for name in self.precisions or ():
+            if name not in PRECISIONS:
+                raise ConfigError("precisions", f"has unknown precision {name!r}; choose from {', '.join(PRECISIONS)}")
 
     def describe(self) -> str:
         parts = []
@@ -188,3 +207,19 @@ def procure(points: list[Point], prices: PriceFile, constraints: Constraints) ->
     unpriced = [h for h in hardware if prices.price_for(h) is None]
     unused = [h.name for h in prices.hardware if not any(h.matches(x) for x in hardware)]
     return ProcureAnswer(constraints, prices.currency, ranked, excluded, unpriced, unused)
+
+
+def load_points(refs: list[str], db: Path | None, book: AccuracyBook) -> list[Point]:
+    """The points of every run ``refs`` name (run ids, results.json files, folders), newest run per cell."""
+    from benchbed.analysis.points import to_points
+    from benchbed.analysis.sources import load_side
+
+    return to_points(latest_per_cell([run for ref in refs for run in load_side(ref, db).per_run]), book)
+
+
+def check_priced(answer: ProcureAnswer, prices: PriceFile) -> None:
+    """An answer from a price file that prices none of the results' hardware is a mistake, not an answer."""
+    if not any(prices.price_for(h) for h in {o.point.hardware for o in answer.ranked + answer.excluded}):
+        raise BenchbedError(f"{prices.path}: no priced hardware matches the results; results have "
+                            f"{', '.join(repr(h) for h in answer.unpriced_hardware)}; the file names "
+                            f"{', '.join(repr(h) for h in answer.unused_prices)}")

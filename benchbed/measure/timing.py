@@ -25,22 +25,24 @@ class TimingProfile:
     max_seconds: float  # hard cap: a cell never measures longer than this
 
     def validate(self) -> "TimingProfile":
-        for label in ("warmup_seconds", "min_seconds", "max_seconds"):
+        for label, flag in (("warmup_seconds", "--warmup"), ("min_seconds", "--duration"),
+                            ("max_seconds", "--max-seconds")):
             value = getattr(self, label)
             if not value >= 0:
-                raise BenchbedError(f"{label.replace('_', '-')} must be >= 0 seconds, got {value}")
+                raise BenchbedError(f"{flag} must be >= 0 seconds, got {value}")
             if not math.isfinite(value):  # an endless warm-up or cap would hold a worker until its timeout
-                raise BenchbedError(f"{label.replace('_', '-')} must be a finite number of seconds, got {value}")
+                raise BenchbedError(f"{flag} must be a finite number of seconds, got {value}")
         if self.warmup_seconds > self.max_seconds:
-            raise BenchbedError(f"warmup-seconds ({self.warmup_seconds:g}) must not exceed max-seconds "
+            raise BenchbedError(f"--warmup ({self.warmup_seconds:g}) must not exceed --max-seconds "
                                 f"({self.max_seconds:g}): the warm-up would be cut short by the cap")
         for label in ("warmup_iterations", "min_iterations"):
             if getattr(self, label) < 0:
                 raise BenchbedError(f"{label.replace('_', '-')} must be >= 0, got {getattr(self, label)}")
         if self.min_iterations < 1:
-            raise BenchbedError("min-iterations must be >= 1")
+            raise BenchbedError("--iterations must be >= 1")
         if self.max_seconds < self.min_seconds:
-            raise BenchbedError(f"max-seconds ({self.max_seconds:g}) must be >= min-seconds ({self.min_seconds:g})")
+            raise BenchbedError(f"--max-seconds ({self.max_seconds:g}) must be >= --duration, the minimum measuring "
+                                f"time ({self.min_seconds:g})")
         return self
 
     def to_dict(self) -> dict:

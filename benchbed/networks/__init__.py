@@ -8,15 +8,15 @@ import warnings
 from typing import TYPE_CHECKING
 
 from benchbed.networks.spec import BASELINES, EFFICIENTNET_B0, NetworkSpec, build_spec, count_cost
-from benchbed.core.errors import BenchbedError
-from benchbed.networks.scaling import PAPER_ALPHA, PAPER_BETA, PAPER_GAMMA, ScalingSpec, scaling_spec
+from benchbed.core.errors import BenchbedError, UnknownChoiceError
+from benchbed.networks.scaling import (PAPER_ALPHA, PAPER_BETA, PAPER_GAMMA, ScalingSpec, check_scaling, parse_phi_list,
+                                       scaling_spec)
 
 if TYPE_CHECKING:
     import torch
 
 __all__ = ["BASELINES", "EFFICIENTNET_B0", "NetworkRecipe", "NetworkSpec", "build_spec", "count_cost", "network_spec",
-           "build_network", "build_model",
-           "load_weights", "read_state_dict"]
+           "network_specs", "build_network", "build_model", "load_weights", "read_state_dict"]
 
 
 def network_spec(
@@ -33,7 +33,7 @@ def network_spec(
 ) -> NetworkSpec:
     """The scaled spec for φ (no torch): see :func:`build_model` for the arguments."""
     if baseline not in BASELINES:
-        raise BenchbedError(f"unknown baseline {baseline!r}; known: {', '.join(BASELINES)}")
+        raise UnknownChoiceError("baseline", baseline, BASELINES)
     scaling: ScalingSpec = scaling_spec(phi, mode, alpha, beta, gamma).with_overrides(width, depth, resolution)
     return build_spec(scaling, BASELINES[baseline])
 
@@ -87,6 +87,24 @@ def build_network(spec: NetworkSpec, weights: str | None = None, calibrate: bool
     elif calibrate:
         calibrate_batchnorm(model, spec.resolution, seed=seed)
     return model.eval()
+
+
+def network_specs(
+    phis: str,
+    mode: str = "preset",
+    *,
+    alpha: float = PAPER_ALPHA,
+    beta: float = PAPER_BETA,
+    gamma: float = PAPER_GAMMA,
+    width: float | None = None,
+    depth: float | None = None,
+    resolution: int | None = None,
+) -> list[NetworkSpec]:
+    """The specs a φ list names (``3``, ``0-7``, ``0,2,5``): the mode and coefficients are checked before
+    the list is read, so a bad ``alpha`` is reported as such whatever the list says."""
+    check_scaling(mode, alpha, beta, gamma)
+    return [network_spec(phi, mode, alpha=alpha, beta=beta, gamma=gamma, width=width, depth=depth,
+                         resolution=resolution) for phi in parse_phi_list(phis, mode)]
 
 
 def build_model(

@@ -13,7 +13,7 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
-from benchbed.core.errors import BenchbedError
+from benchbed.core.errors import ConfigError, UnknownChoiceError
 
 #: The paper's grid-search result at φ = 1.
 PAPER_ALPHA, PAPER_BETA, PAPER_GAMMA = 1.2, 1.1, 1.15
@@ -113,7 +113,7 @@ class ScalingSpec:
             changes["depth"] = float(depth)
         if resolution is not None:
             if int(resolution) != resolution or resolution < 8:
-                raise BenchbedError(f"resolution must be an integer >= 8, got {resolution}")
+                raise ConfigError("resolution", f"must be an integer >= 8, got {resolution}")
             changes["resolution"] = int(resolution)
         if not changes:
             return self
@@ -127,18 +127,29 @@ def flops_ratio(alpha: float, beta: float, gamma: float) -> float:
 
 def _check_positive(label: str, value: float) -> None:
     if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise BenchbedError(f"{label} must be a positive number, got {value}")
+        raise ConfigError(label, f"must be a positive number, got {value}")
 
 
 def _check_phi(phi: float) -> None:
     if not (isinstance(phi, (int, float)) and math.isfinite(phi) and phi >= 0):
-        raise BenchbedError(f"phi must be a number >= 0, got {phi}")
+        raise ConfigError("phi", f"must be a number >= 0, got {phi}")
 
 
-def _check_coefficients(alpha: float, beta: float, gamma: float) -> None:
+def _shown(value: object) -> str:
+    return f"{value:g}" if isinstance(value, (int, float)) else repr(value)
+
+
+def check_scaling(mode: str, alpha: float, beta: float, gamma: float) -> None:
+    """The one check of a scaling request: a known mode, and α, β, γ >= 1 in every mode.
+
+    Preset mode does not use the coefficients, but they are recorded with the sweep: a value the paper's
+    constraint excludes is refused there too rather than stored.
+    """
+    if mode not in MODES:
+        raise UnknownChoiceError("mode", mode, MODES)
     for label, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 1.0):
-            raise BenchbedError(f"{label} must be >= 1 (the paper's constraint), got {value}")
+            raise ConfigError(label, f"must be >= 1 (the paper's constraint α, β, γ >= 1), got {_shown(value)}")
 
 
 def _dropout_for(phi: float) -> float:
@@ -149,10 +160,8 @@ def _dropout_for(phi: float) -> float:
 def preset(phi: int) -> ScalingSpec:
     """The published EfficientNet-B{φ}."""
     if isinstance(phi, float) and not phi.is_integer() or phi not in PRESETS:
-        raise BenchbedError(
-            f"preset mode needs an integer phi in 0-{MAX_PRESET_PHI}, got {phi:g} "
-            "(use --mode compound for fractional or larger phi)"
-        )
+        raise ConfigError("phi", f"must be an integer in 0-{MAX_PRESET_PHI} in preset mode, got {phi:g} "
+                                 "(use {mode} compound for fractional or larger phi)", mentions=("mode",))
     p = PRESETS[int(phi)]
     return ScalingSpec(int(phi), "preset", p.width, p.depth, p.resolution, p.dropout, p.bn_eps)
 
@@ -162,7 +171,7 @@ def compound(
 ) -> ScalingSpec:
     """Pure compound scaling: d = α^φ, w = β^φ, r = γ^φ on the 224 px baseline."""
     _check_phi(phi)
-    _check_coefficients(alpha, beta, gamma)
+    check_scaling("compound", alpha, beta, gamma)
     return ScalingSpec(
         phi=float(phi),
         mode="compound",
@@ -189,18 +198,18 @@ def single_dimension(
     FLOPS grow linearly with depth and quadratically with width and resolution, so the budget B is
     spent as d = B, or w = √B, or r = √B (the paper's Figure 3 study).
     """
+    if dimension not in MODES[2:]:
+        raise UnknownChoiceError("dimension", dimension, MODES[2:])
     _check_phi(phi)
-    _check_coefficients(alpha, beta, gamma)
+    check_scaling(dimension, alpha, beta, gamma)
     budget = flops_ratio(alpha, beta, gamma) ** phi
     width, depth, res = 1.0, 1.0, 1.0
     if dimension == "width":
         width = math.sqrt(budget)
     elif dimension == "depth":
         depth = budget
-    elif dimension == "resolution":
+    else:  # resolution
         res = math.sqrt(budget)
-    else:
-        raise BenchbedError(f"unknown dimension {dimension!r}; choose width, depth or resolution")
     return ScalingSpec(
         phi=float(phi),
         mode=dimension,
@@ -230,8 +239,7 @@ def scaling_spec(
         "depth": lambda: single_dimension("depth", phi, alpha, beta, gamma),
         "resolution": lambda: single_dimension("resolution", phi, alpha, beta, gamma),
     }
-    if mode not in builders:
-        raise BenchbedError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    check_scaling(mode, alpha, beta, gamma)
     return builders[mode]()
 
 
@@ -253,7 +261,7 @@ def round_repeats(repeats: int, depth: float) -> int:
     return int(math.ceil(repeats * depth))
 
 
-# --- φ lists from the command line ------------------------------------------------------------------
+# --- φ lists as text (3, 0-7, 0,2,5) ---------------------------------------------------------------------
 
 _PHI_TOKEN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:-\s*(\d+(?:\.\d+)?)\s*)?$")
 
@@ -268,18 +276,18 @@ def parse_phi_list(text: str, mode: str = "preset") -> list[float]:
     for token in str(text).split(","):
         match = _PHI_TOKEN.match(token)
         if not match:
-            raise BenchbedError(f"bad --phi {text!r}: each item must be {limit} or a range like 0-7")
+            raise ConfigError("phi", f"{text!r}: each item must be {limit} or a range like 0-7")
         lo = float(match.group(1))
         hi = float(match.group(2)) if match.group(2) is not None else lo
         if hi < lo:
-            raise BenchbedError(f"bad --phi range {token.strip()!r}: the end is below the start (try {hi:g}-{lo:g})")
+            raise ConfigError("phi", f"range {token.strip()!r}: the end is below the start (try {hi:g}-{lo:g})")
         if hi - lo >= MAX_PHI_VALUES:  # bounded before it is expanded: 0-99999999999 must not fill memory
-            raise BenchbedError(f"bad --phi range {token.strip()!r}: more than {MAX_PHI_VALUES} values")
+            raise ConfigError("phi", f"range {token.strip()!r}: more than {MAX_PHI_VALUES} values")
         value = lo
         while value <= hi + 1e-9:
             values.add(round(value, 6))
             value += 1.0
     for value in values:
         if mode == "preset" and (not float(value).is_integer() or value > MAX_PRESET_PHI):
-            raise BenchbedError(f"bad --phi {text!r}: preset mode takes {limit} (got {value:g})")
+            raise ConfigError("phi", f"{text!r}: preset mode takes {limit} (got {value:g})")
     return sorted(values)

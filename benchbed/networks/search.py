@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from benchbed.networks.spec import NetworkSpec, build_spec
-from benchbed.core.errors import BenchbedError
+from benchbed.core.errors import BenchbedError, ConfigError, UnknownChoiceError
 from benchbed.networks.scaling import compound, flops_ratio
 
 Objective = Callable[[NetworkSpec], float]
@@ -90,11 +90,14 @@ def grid_search(
     ``overrides`` (width/depth/resolution) pin a coefficient of every candidate, e.g. to search on
     small inputs; ``objective_options`` go to a named objective (``latency``: backend, models_dir...).
     """
-    if tolerance <= 0 or step <= 0 or low < 1.0 or high <= low:
-        raise BenchbedError("grid search needs tolerance > 0, step > 0 and 1 <= low < high")
+    if isinstance(objective, str) and objective not in OBJECTIVES:
+        raise UnknownChoiceError("objective", objective, OBJECTIVES)
+    for label, value in (("tolerance", tolerance), ("step", step)):
+        if not value > 0:
+            raise ConfigError(label, f"must be > 0, got {value:g}")
+    if not 1.0 <= low < high:
+        raise ConfigError("high", f"must be above low, and low >= 1 (got low {low:g}, high {high:g})")
     if isinstance(objective, str):
-        if objective not in OBJECTIVES:
-            raise BenchbedError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
         objective = OBJECTIVES[objective](**(objective_options or {}))
     values = _grid(low, high, step)
     found = []

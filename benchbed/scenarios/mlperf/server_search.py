@@ -67,5 +67,6 @@ def search_max_qps(trial: Trial, start_qps: float, min_qps: float, max_qps: floa
     if low is None:
         return SearchResult(None, None, trials, False, "no VALID load found within the trial budget")
     best = max((t for t in trials if t["valid"] and t["target_qps"] == low), key=lambda t: t["throughput_sps"])
-    note = "bounded by --max-qps" if high is None else f"between {low:.4g} (VALID) and {high:.4g} (INVALID) QPS"
+    note = (f"every load tried was VALID, up to the search's ceiling of {max_qps:.4g} QPS" if high is None
+            else f"between {low:.4g} (VALID) and {high:.4g} (INVALID) QPS")
     return SearchResult(low, best, trials, True, note)

@@ -1,0 +1,83 @@
+"""``benchbed selftest``: build, run and check parity on every usable backend with one small network.
+
+A backend PASSes when its cell ran, its result is VALID and its outputs match PyTorch within the
+precision's tolerance; backends that are not usable here are ``skipped`` with the reason. With
+``trtexec`` on PATH, a passing TensorRT row also gets trtexec's own median on the same ONNX, so the two
+harnesses can be compared on this machine. Values only: the CLI renders them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from benchbed.networks.scaling import PAPER_ALPHA, PAPER_BETA, PAPER_GAMMA
+
+#: The test network: EfficientNet-B0 at half width (resolution chosen by the caller), fp32, batch 1.
+WIDTH = 0.5
+
+
+def check_document(document: dict) -> dict:
+    """The selftest row fields of one measured cell: status PASS or FAIL, and the figures behind it."""
+    if document["status"] != "ok":
+        return {"status": "FAIL", "why": document.get("error", "failed")}
+    parity = document.get("parity")
+    passed = document["validity"]["status"] == "VALID" and (parity is None or parity["passed"])
+    checked = {"status": "PASS" if passed else "FAIL", "p50_ms": document["stats"]["p50_ms"],
+               "parity": None if parity is None else parity["max_rel_error"],
+               "device_p50_ms": document["timing"].get("device_stats", {}).get("p50_ms")}
+    reasons = "; ".join(document["validity"]["reasons"])
+    return checked | ({"why": reasons} if reasons else {})
+
+
+def selftest(resolution: int = 64) -> list[dict]:
+    """One row per known backend: backend, usable, why, status (PASS, FAIL or skipped) and the figures."""
+    from benchbed.backends import probe_all
+    from benchbed.core.environment import environment
+    from benchbed.measure.timing import get_profile
+    from benchbed.sweep import Store, SweepConfig, open_run, run_sweep
+
+    probes = probe_all()
+    usable = [name for name, ok, _ in probes if ok]
+    rows = {name: {"backend": name, "usable": ok, "why": why, "status": "?" if ok else "skipped"}
+            for name, ok, why in probes}
+    with tempfile.TemporaryDirectory(prefix="benchbed-selftest-") as tmp:
+        config = SweepConfig(phis=[0.0], mode="preset", alpha=PAPER_ALPHA, beta=PAPER_BETA, gamma=PAPER_GAMMA,
+                             overrides={"width": WIDTH, "resolution": resolution}, backend=",".join(usable),
+                             precisions=["fp32"], scenarios=["single-stream"],
+                             profile=replace(get_profile("quick"), min_seconds=0.2), max_batch=1,
+                             models_dir=f"{tmp}/models", reports_dir=f"{tmp}/reports")
+        store = Store(f"{tmp}/store.sqlite")
+        try:
+            run_id, _ = open_run(store, config, environment(), False, None)
+            for document in run_sweep(config, store, run_id):
+                rows[document["cell"]["backend"]].update(check_document(document))
+            if rows.get("tensorrt", {}).get("status") == "PASS":
+                rows["tensorrt"].update(trtexec_beside(Path(tmp) / "models"))
+        finally:
+            store.close()
+    return list(rows.values())
+
+
+def failed(rows: list[dict]) -> bool:
+    """Whether any backend that was tried failed (skipped backends do not fail the selftest)."""
+    return any(row["status"] == "FAIL" for row in rows)
+
+
+def trtexec_beside(models: Path) -> dict:
+    """trtexec's median latency (and GPU compute time) on the selftest's ONNX, for the tensorrt row."""
+    if shutil.which("trtexec") is None:
+        return {"trtexec": "not on PATH"}
+    from benchbed.backends.tensorrt.build import profile_shapes
+    from benchbed.backends.tensorrt.trtexec import run_trtexec
+
+    onnx_path = next(models.glob("*/fp32.onnx"), None)
+    if onnx_path is None:
+        return {"trtexec": "no fp32 ONNX found"}
+    name, (shape, _, _) = next(iter(profile_shapes(onnx_path, 1).items()))
+    result = run_trtexec(onnx_path, name, shape)
+    return {"trtexec_median_ms": result.get("median_ms"),
+            "trtexec_gpu_compute_median_ms": result.get("gpu_compute_median_ms"),
+            "trtexec": result.get("error") or result["command"]}

@@ -1,0 +1,124 @@
+"""``benchbed sweep``: generate, export, measure and report every φ (the library's ``sweep.session``)."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from benchbed.cli.app import app, err_console, print_results, say
+from benchbed.cli.options import (AlphaOpt, BetaOpt, DbOpt, DepthOpt, FormatOpt, GammaOpt, ModeOpt, OutputFormat,
+                                  PhiOpt, ReportsOpt, ResOpt, WidthOpt, csv_list, key_value_pairs, milliseconds,
+                                  specs)
+from benchbed.core.errors import BenchbedError
+from benchbed.networks.scaling import PAPER_ALPHA, PAPER_BETA, PAPER_GAMMA
+
+if TYPE_CHECKING:
+    from benchbed.sweep import SweepConfig
+    from benchbed.sweep.session import RunOptions
+
+SCENARIO_HELP = ("Comma list: single-stream, offline, mlperf-singlestream, mlperf-multistream, mlperf-server, "
+                 "mlperf-offline.")
+BACKEND_OPTION_HELP = ("KEY=VALUE for every selected backend that takes KEY, or BACKEND.KEY=VALUE for that backend "
+                       "only (e.g. openvino.hint=throughput); repeatable. An option no selected backend takes is an "
+                       "error.")
+
+
+def _measure(config: SweepConfig, options: RunOptions, quiet: bool) -> tuple[dict, list[dict]]:
+    """Open the run, say which it is, measure with the live view; Ctrl-C: say how to resume, exit 130."""
+    from benchbed.report.terminal import RichSweepUI
+    from benchbed.sweep.session import SweepInterrupted, SweepSession
+
+    try:
+        with SweepSession(config, options) as session:
+            if not quiet:
+                say(f"run {session.run_id}" + (" (resumed: measuring only missing cells)" if session.resumed else "")
+                    + f", store {options.db}")
+            with nullcontext(None) if quiet else RichSweepUI(err_console) as ui:
+                return session.run(ui)
+    except SweepInterrupted as stop:
+        say(f"benchbed: interrupted; {stop.kept} finished cells kept in {stop.db}. Resume with the same command "
+            "plus --resume")
+        raise typer.Exit(130) from None
+
+
+@app.command()
+def sweep(
+    phi: PhiOpt = "0-7",
+    mode: ModeOpt = "preset",
+    alpha: AlphaOpt = PAPER_ALPHA,
+    beta: BetaOpt = PAPER_BETA,
+    gamma: GammaOpt = PAPER_GAMMA,
+    width: WidthOpt = None,
+    depth: DepthOpt = None,
+    resolution: ResOpt = None,
+    backend: Annotated[str, typer.Option("--backend", help="auto, or backends `benchbed info` lists (comma list).")] =
+        "auto",
+    precision: Annotated[str, typer.Option("--precision", help="Comma list of fp32, fp16, int8, int8-nncf.")] = "fp32",
+    scenario: Annotated[str, typer.Option("--scenario", help=SCENARIO_HELP)] = "single-stream,offline",
+    quick: Annotated[bool, typer.Option("--quick", help="Short timing profile (0.5 s / 5 iterations).")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Long timing profile (10 s / 100 iterations).")] = False,
+    warmup_seconds: Annotated[Optional[float], typer.Option("--warmup", help="Warm-up seconds.")] = None,
+    min_seconds: Annotated[Optional[float], typer.Option("--duration", help="Minimum measuring seconds.")] = None,
+    min_iterations: Annotated[Optional[int], typer.Option("--iterations", help="Minimum iterations.")] = None,
+    max_seconds: Annotated[Optional[float], typer.Option("--max-seconds", help="Hard cap per cell.")] = None,
+    max_batch: Annotated[int, typer.Option("--max-batch", help="Largest offline batch.")] = 16,
+    threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads (default: physical cores).")] = None,
+    io_binding: Annotated[bool, typer.Option("--io-binding/--no-io-binding", help="onnxruntime IO binding.")] = True,
+    cell_timeout: Annotated[Optional[float], typer.Option("--cell-timeout", help="Seconds before a cell is killed.")] = None,
+    db: DbOpt = Path("reports/benchbed.sqlite"),
+    models: Annotated[Path, typer.Option("--models", help="Artifact folder.")] = Path("models"),
+    reports: ReportsOpt = Path("reports"),
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the latest run of this same sweep.")] = False,
+    run_id: Annotated[Optional[str], typer.Option("--run-id", help="Resume this run.")] = None,
+    sla_p99: Annotated[Optional[str], typer.Option("--sla-p99", help="mlperf-server latency SLA, e.g. 20ms.")] = None,
+    sla_percentile: Annotated[Optional[float], typer.Option("--sla-percentile", help="SLA percentile (99).")] = None,
+    max_queue_delay: Annotated[float, typer.Option("--max-queue-delay", help="MLPerf batcher wait, ms.")] = 2.0,
+    backend_option: Annotated[Optional[list[str]], typer.Option("--backend-option", help=BACKEND_OPTION_HELP)] = None,
+    executor: Annotated[str, typer.Option("--executor", help="local (worker processes) or ray.")] = "local",
+    address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (default: a local one).")] = None,
+    hardware: Annotated[Optional[str], typer.Option("--hardware", help="Ray: node types, comma list (A100, hw:LABEL).")] = None,
+    ray_retries: Annotated[int, typer.Option("--ray-retries", help="Ray: retries of a cell whose node died.")] = 1,
+    output_format: FormatOpt = OutputFormat.table,
+) -> None:
+    """Generate, export, measure and report every φ: the main job. Resumable with --resume."""
+    from benchbed.backends import route_options
+    from benchbed.core.files import ensure_writable_dir
+    from benchbed.report.markdown import write_report
+    from benchbed.sweep import SweepConfig, check_precisions, validate_config
+    from benchbed.sweep.session import RunOptions, resolve_backends, timing_profile
+
+    if quick and strict:
+        raise BenchbedError("--quick and --strict exclude each other")
+    profile = timing_profile("quick" if quick else "strict" if strict else "default", warmup_seconds=warmup_seconds,
+                             min_seconds=min_seconds, min_iterations=min_iterations, max_seconds=max_seconds)
+    networks = specs(phi, mode, alpha, beta, gamma, width, depth, resolution)
+    backends, precisions = csv_list(backend, "--backend"), csv_list(precision, "--precision")
+    check_precisions(precisions, backends)
+    chosen, skipped = resolve_backends(backends)
+    overrides = {k: v for k, v in (("width", width), ("depth", depth), ("resolution", resolution)) if v is not None}
+    config = SweepConfig(phis=[s.scaling.phi for s in networks], mode=mode, alpha=alpha, beta=beta, gamma=gamma,
+                         overrides=overrides, backend=chosen, precisions=precisions,
+                         scenarios=csv_list(scenario, "--scenario"), profile=profile, max_batch=max_batch,
+                         threads=threads, io_binding=io_binding, cell_timeout=cell_timeout, models_dir=str(models),
+                         reports_dir=str(reports),
+                         backend_extra=route_options(key_value_pairs(backend_option or []), chosen.split(",")),
+                         sla_ms=milliseconds(sla_p99, "--sla-p99") if sla_p99 is not None else None,
+                         sla_percentile=sla_percentile, max_queue_delay_ms=max_queue_delay, loadgen_strict=strict,
+                         hardware=csv_list(hardware, "--hardware") if hardware else [])
+    validate_config(config)
+    options = RunOptions(db=db, resume=resume, run_id=run_id, executor=executor, address=address,
+                         ray_retries=ray_retries)
+    options.check(config)
+    ensure_writable_dir(models, "--models")
+    ensure_writable_dir(reports, "--reports")
+    quiet = output_format is OutputFormat.json
+    if "auto" in backends and not quiet:
+        say(f"backend auto -> {chosen}" + "".join(f"\n  skipped {line}" for line in skipped))
+    run, results = _measure(config, options, quiet)
+    report = write_report(run, results, reports)
+    print_results(run, results, quiet)
+    if not quiet:
+        say(f"report: {report}\nresults: {report.parent / 'results.json'}")
