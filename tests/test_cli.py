@@ -130,13 +130,15 @@ def test_messages_name_flags_that_exist():
     from benchbed.measure.timing import TimingProfile
     from benchbed.scenarios.mlperf.server_search import search_max_qps
 
+    from benchbed.cli.flags import describe
+
     sweep = _options("sweep")
-    with pytest.raises(BenchbedError) as caught:
+    with pytest.raises(BenchbedError) as caught:  # the library names fields; the CLI shows the flags
         TimingProfile("custom", 0.1, 1, 5.0, 5, 1.0).validate()
-    assert "--duration" in str(caught.value) and "min-seconds" not in str(caught.value)
+    assert "--duration" in describe(caught.value) and "min-seconds" not in describe(caught.value)
     with pytest.raises(BenchbedError) as caught:
         TimingProfile("custom", 0.1, 1, -1.0, 5, 1.0).validate()
-    assert str(caught.value).split()[0] in sweep
+    assert describe(caught.value).split()[0] in sweep
     ceiling = search_max_qps(lambda qps: {"valid": True, "throughput_sps": qps, "reasons": []}, 10, 1, 40)
     assert ceiling.met_sla and "--max-qps" not in ceiling.note and "40 QPS" in ceiling.note
 

@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-from benchbed.core.errors import BenchbedError
+from benchbed.core.errors import BenchbedError, ConfigError
 
 
 @dataclass(frozen=True)
@@ -25,24 +25,23 @@ class TimingProfile:
     max_seconds: float  # hard cap: a cell never measures longer than this
 
     def validate(self) -> "TimingProfile":
-        for label, flag in (("warmup_seconds", "--warmup"), ("min_seconds", "--duration"),
-                            ("max_seconds", "--max-seconds")):
+        """Each bad value is a :class:`ConfigError` naming its field (the CLI prints the flag that sets it)."""
+        for label in ("warmup_seconds", "min_seconds", "max_seconds"):
             value = getattr(self, label)
             if not value >= 0:
-                raise BenchbedError(f"{flag} must be >= 0 seconds, got {value}")
+                raise ConfigError(label, f"must be >= 0 seconds, got {value}")
             if not math.isfinite(value):  # an endless warm-up or cap would hold a worker until its timeout
-                raise BenchbedError(f"{flag} must be a finite number of seconds, got {value}")
+                raise ConfigError(label, f"must be a finite number of seconds, got {value}")
         if self.warmup_seconds > self.max_seconds:
-            raise BenchbedError(f"--warmup ({self.warmup_seconds:g}) must not exceed --max-seconds "
-                                f"({self.max_seconds:g}): the warm-up would be cut short by the cap")
-        for label in ("warmup_iterations", "min_iterations"):
-            if getattr(self, label) < 0:
-                raise BenchbedError(f"{label.replace('_', '-')} must be >= 0, got {getattr(self, label)}")
+            raise ConfigError("warmup_seconds", f"({self.warmup_seconds:g}) must not exceed {{max_seconds}} "
+                              f"({self.max_seconds:g}): the warm-up would be cut short by the cap", ("max_seconds",))
+        if self.warmup_iterations < 0:
+            raise ConfigError("warmup_iterations", f"must be >= 0, got {self.warmup_iterations}")
         if self.min_iterations < 1:
-            raise BenchbedError("--iterations must be >= 1")
+            raise ConfigError("min_iterations", f"must be >= 1, got {self.min_iterations}")
         if self.max_seconds < self.min_seconds:
-            raise BenchbedError(f"--max-seconds ({self.max_seconds:g}) must be >= --duration, the minimum measuring "
-                                f"time ({self.min_seconds:g})")
+            raise ConfigError("max_seconds", f"({self.max_seconds:g}) must be >= {{min_seconds}}, the minimum measuring "
+                              f"time ({self.min_seconds:g})", ("min_seconds",))
         return self
 
     def to_dict(self) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from benchbed.core.errors import BenchbedError
+from benchbed.core.errors import ConfigError
 from benchbed.core.files import sha256_json
 from benchbed.measure.timing import TimingProfile
 
@@ -74,27 +74,27 @@ def check_precisions(precisions: list[str], backends: list[str]) -> None:
         rule = get_precision(name)
         refused = [b for b in backends if b in rule.refused_by]
         if refused:
-            raise BenchbedError(f"--precision {name} cannot run on {', '.join(refused)}: {rule.why_refused}")
+            raise ConfigError("precisions", f"{name} cannot run on {', '.join(refused)}: {rule.why_refused}")
 
 
 def validate_config(config: SweepConfig) -> None:
-    """Every check a sweep needs before its first cell; each failure is one line naming the option."""
+    """Every check a sweep needs before its first cell; each failure names the config field (ConfigError)."""
     from benchbed.scenarios import get_scenario
 
     check_precisions(config.precisions, config.backends)
     scenarios = [get_scenario(name) for name in config.scenarios]
     if config.max_batch < 1:
-        raise BenchbedError(f"--max-batch must be >= 1, got {config.max_batch}")
+        raise ConfigError("max_batch", f"must be >= 1, got {config.max_batch}")
     if config.threads is not None and config.threads < 1:
-        raise BenchbedError(f"--threads must be >= 1, got {config.threads}")
+        raise ConfigError("threads", f"must be >= 1, got {config.threads}")
     if config.cell_timeout is not None and not (math.isfinite(config.cell_timeout) and config.cell_timeout > 0):
-        raise BenchbedError(f"--cell-timeout must be > 0 seconds, got {config.cell_timeout}")
+        raise ConfigError("cell_timeout", f"must be > 0 seconds, got {config.cell_timeout}")
     if config.sla_ms is not None and not (math.isfinite(config.sla_ms) and config.sla_ms > 0):
-        raise BenchbedError(f"--sla-p99 must be > 0, got {config.sla_ms:g} ms")
+        raise ConfigError("sla_ms", f"must be > 0, got {config.sla_ms:g} ms")
     if config.sla_percentile is not None and not 50 <= config.sla_percentile < 100:
-        raise BenchbedError(f"--sla-percentile must be in [50, 100), got {config.sla_percentile:g}")
+        raise ConfigError("sla_percentile", f"must be in [50, 100), got {config.sla_percentile:g}")
     if not (math.isfinite(config.max_queue_delay_ms) and config.max_queue_delay_ms >= 0):
-        raise BenchbedError(f"--max-queue-delay must be >= 0 ms, got {config.max_queue_delay_ms:g}")
+        raise ConfigError("max_queue_delay_ms", f"must be >= 0 ms, got {config.max_queue_delay_ms:g}")
     for scenario in scenarios:
         scenario.check(config)
     config.profile.validate()
