@@ -6,6 +6,7 @@ import json
 from xml.etree import ElementTree as ET
 
 from benchbed.analysis.compare import CellComparison
+from benchbed.report.markdown import md_table
 
 ICONS = {"slower": "🔴", "more memory": "🟠", "new failure": "❌", "faster": "🟢", "less memory": "🟢",
          "no significant change": "⚪", "incomparable": "⚠️", "fixed": "✅", "failed": "❌", "missing": "❔",
@@ -48,8 +49,7 @@ def to_markdown(rows: list[CellComparison], base: str, current: str, failed: lis
     summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
     status = f"**{len(failed)} regression(s)**" if failed else "**no regression**"
     lines = [f"## benchbed compare: {status}", "", f"BASE `{base}` → CURRENT `{current}`: {summary}", "",
-             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in r) + " |" for r in table_rows(rows)]
+             md_table(HEADER, table_rows(rows))]
     lines += ["", "A regression needs a Mann-Whitney p below α and a bootstrap CI of the median ratio that "
               "excludes 1, and an effect beyond the minimum; Δ is CURRENT relative to BASE."]
     return "\n".join(lines) + "\n"

@@ -63,9 +63,6 @@ class RichSweepUI:
     def __exit__(self, *exc) -> None:
         self.progress.stop()
 
-    def message(self, text: str) -> None:
-        self.progress.console.print(text, markup=False)
-
     def add_planned(self, count: int) -> None:
         task = self.progress.tasks[self.overall]
         self.progress.update(self.overall, total=(task.total or 0) + count)

@@ -1,0 +1,200 @@
+"""The schema of stored result documents and runs: every field an analysis reads, with its type and bounds.
+
+Checked (pydantic) at the one place documents are read (:func:`benchbed.core.result.read_result`); a
+broken rule becomes one line that names the field, its value and the rule.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from benchbed.core.cell import CELL_FIELDS
+
+
+class _Open(BaseModel):
+    """Fields benchbed does not read are carried as they are; the ones it reads are checked."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+#: Finite, and bounded far above anything measured (1e15 ms is 30,000 years; B7 has 4e10 MACs), so no
+#: arithmetic on a damaged value can overflow or fall back to Python's arbitrary-size integers.
+LIMIT = 1e15
+Number = Annotated[float, Field(strict=True, ge=-LIMIT, le=LIMIT, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(strict=True, ge=0, le=LIMIT, allow_inf_nan=False)]
+Count = Annotated[int, Field(strict=True, ge=0, le=int(LIMIT))]
+Name = Annotated[str, Field(strict=True, min_length=1)]
+Text = Annotated[str, Field(strict=True)]
+
+
+class CellModel(_Open):
+    network: Name
+    backend: Name
+    precision: Name
+    scenario: Name
+    batch: Annotated[int, Field(strict=True, ge=1)]
+    hardware: Name | None = None
+
+
+class StatsModel(_Open):
+    p50_ms: NonNegative
+    p99_ms: NonNegative
+    throughput_ips: NonNegative
+    p90_ms: NonNegative | None = None
+    p95_ms: NonNegative | None = None
+    mean_ms: NonNegative | None = None
+    std_ms: NonNegative | None = None
+    cov: NonNegative | None = None
+    min_ms: NonNegative | None = None
+    max_ms: NonNegative | None = None
+    count: Count | None = None
+    batch: Count | None = None
+
+
+class ValidityModel(_Open):
+    status: Literal["VALID", "INVALID"] = "VALID"
+    reasons: list[Text] = []
+    warnings: list[Text] = []
+
+
+class TimingModel(_Open):
+    device: Text | None = None
+    clock: Text | None = None
+    profile: dict | None = None
+    device_samples_ms: list[NonNegative] = []
+
+
+class MemoryModel(_Open):
+    peak_rss_bytes: NonNegative
+    idle_rss_bytes: NonNegative | None = None
+    device: dict | None = None
+
+
+class NetworkInfoModel(_Open):
+    phi: Annotated[float, Field(strict=True, ge=0, le=64, allow_inf_nan=False)] | None = None
+    mode: Text | None = None
+    macs: NonNegative | None = None
+    params: NonNegative | None = None
+    resolution: Count | None = None
+
+
+class SearchModel(_Open):
+    best_qps: NonNegative | None = None
+    met_sla: bool | None = None
+    note: Text | None = None
+
+
+class LoadgenModel(_Open):
+    search: SearchModel | None = None
+
+
+class NvmlModel(_Open):
+    energy_per_image_mj: NonNegative | None = None
+
+
+class EnvironmentModel(_Open):
+    cpu_model: Text | None = None
+    physical_cores: Count | None = None
+    gpus: list[dict | Text] = []
+    fingerprint: Text | None = None
+    python: Text | None = None
+    os: Text | None = None
+    versions: dict | None = None
+
+
+class OkModel(_Open):
+    status: Literal["ok"]
+    cell: CellModel
+    stats: StatsModel
+    samples_ms: list[NonNegative] = []
+    validity: ValidityModel = ValidityModel()
+    timing: TimingModel = TimingModel()
+    memory: MemoryModel
+    host: dict = {}
+    backend: dict = {}
+    network_info: NetworkInfoModel | None = None
+    parity: dict | None = None
+    first_inference_ms: NonNegative | None = None
+    loadgen: LoadgenModel | None = None
+    nvml: NvmlModel | None = None
+    environment: EnvironmentModel | None = None
+
+
+class FailedModel(_Open):
+    status: Literal["failed"]
+    cell: CellModel
+    error: Text = ""
+    network_info: NetworkInfoModel | None = None
+    environment: EnvironmentModel | None = None
+
+
+class RunModel(_Open):
+    run_id: Annotated[str, Field(strict=True, pattern=r"^\d{8}-\d{6}-[0-9a-f]{6}$")]
+    config: dict = {}
+    environment: EnvironmentModel = EnvironmentModel()
+    status: Text = "complete"
+    created: Number = 0.0
+    finished: Number | None = None
+
+
+_MODELS = {"ok": OkModel, "failed": FailedModel}
+_PHRASES = {"finite_number": "is not a finite number", "float_type": "is not a number",
+            "greater_than_equal": "is below its minimum", "int_type": "is not a whole number",
+            "string_type": "is not text", "dict_type": "is not an object", "model_type": "is not an object",
+            "list_type": "is not a list", "bool_type": "is not true or false", "literal_error": "is not one of",
+            "string_too_short": "is empty", "string_pattern_mismatch": "is not one benchbed makes"}
+
+
+def _path(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def explain(error: ValidationError) -> str:
+    """A pydantic error as one line naming the field, its value and the rule it breaks."""
+    errors = error.errors(include_url=False)
+    missing_cell = [str(e["loc"][1]) for e in errors if e["type"] == "missing" and e["loc"][:1] == ("cell",)]
+    if missing_cell:
+        return f"has a cell without {', '.join(missing_cell)}"
+    first = errors[0]
+    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.endswith("]")))
+    if first["type"] == "missing":
+        return "is ok but lacks its statistics" if loc[:1] == ("stats",) or loc == ("stats",) else \
+            f"lacks {_path(loc)}"
+    phrase = _PHRASES.get(first["type"], first["msg"].lower())
+    if first["type"] == "greater_than_equal":
+        phrase = f"is not a finite number >= {first['ctx']['ge']}"
+    if first["type"] == "less_than_equal":
+        phrase = f"is above the limit {first['ctx']['le']:g}"
+    if first["type"] in ("finite_number", "float_type", "greater_than_equal") and loc and \
+            loc[0] in ("stats", "samples_ms"):
+        phrase = "is not a finite number >= 0"
+    if loc == ("cell", "batch"):
+        phrase = "is not a whole number >= 1"
+    path = _path(loc)
+    if loc[:1] == ("cell",):
+        path = "cell " + _path(loc[1:])
+    return f"{path} {first['input']!r} {phrase}"
+
+
+def problem_of(doc) -> str | None:
+    """What makes ``doc`` unusable, or None: the schema above, checked where documents are read."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("cell"), dict):
+        return "has no cell"
+    missing = [f for f in CELL_FIELDS if f not in doc["cell"]]
+    if missing:
+        return f"has a cell without {', '.join(missing)}"
+    if "status" not in doc:
+        return "has no status"
+    model = _MODELS.get(doc["status"]) if isinstance(doc["status"], str) else None
+    if model is None:
+        return f"has an unknown status {doc['status']!r}"
+    try:
+        model.model_validate(doc)
+    except ValidationError as exc:
+        return explain(exc)
+    return None
