@@ -28,7 +28,7 @@ from analysis_docs import ENV, result_doc  # noqa: E402
 RUN = {"run_id": "20260101-000000-0000a1", "config": {}, "environment": ENV, "status": "complete", "created": 0}
 HOSTILE = st.sampled_from([float("nan"), float("inf"), -float("inf"), -1, 0, 1e308, -1e308, 2**70, "one", "",
                            None, [], {}, True, "../../x", "\u03c6", "=cmd|' /C calc'!A0", 1.5])
-SETTINGS = settings(max_examples=int(os.environ.get("BENCHBED_PROPERTY_EXAMPLES", "40")), deadline=None,
+SETTINGS = settings(max_examples=int(os.environ.get("BENCHBED_PROPERTY_EXAMPLES", "60")), deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 #: every case run, by guard, for the closing note
 COUNTS: dict[str, int] = {}

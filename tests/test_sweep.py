@@ -238,8 +238,8 @@ def test_a_full_disk_mid_sweep_keeps_finished_cells_and_says_how_to_resume(tmp_p
 
     def fake_cell(job, timeout, on_phase):
         stats = {"p50_ms": 1.0, "p99_ms": 1.0, "throughput_ips": 1000.0}
-        return Result(job.cell, {"status": "VALID", "reasons": [], "warnings": []}, stats, [1.0], {}, {}, {},
-                      {}).to_json()
+        return Result(job.cell, {"status": "VALID", "reasons": [], "warnings": []}, stats, [1.0], {},
+                      {"peak_rss_bytes": 1}, {}, {}).to_json()
 
     written = []
 

@@ -18,6 +18,8 @@ An hourly price is used as is; a purchase price becomes purchase / amortization 
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,6 +79,8 @@ class PriceFile:
 def _number(value, where: str, positive: bool = True) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise BenchbedError(f"{where} must be a number, got {value!r}")
+    if not math.isfinite(value) or value > 1e15:  # a nan or inf price would rank options at nan or inf
+        raise BenchbedError(f"{where} must be a finite number, got {value!r}")
     if value < 0 or (positive and value == 0):
         raise BenchbedError(f"{where} must be {'> 0' if positive else '>= 0'}, got {value:g}")
     return float(value)
@@ -116,7 +120,9 @@ def load_prices(path: str | Path) -> PriceFile:
 
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise BenchbedError(f"price file {path} is not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise BenchbedError(f"cannot read price file {path}: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:

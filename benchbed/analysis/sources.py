@@ -8,7 +8,7 @@ from pathlib import Path
 
 from benchbed.core.errors import BenchbedError
 from benchbed.core.result import check_documents, read_run
-from benchbed.sweep.store import RESULTS_FORMAT, Store, check_run_id
+from benchbed.sweep.store import RESULTS_FORMAT, Store
 
 
 @dataclass
@@ -30,7 +30,7 @@ def _from_results_json(path: Path) -> tuple[dict, list[dict]]:
         raise BenchbedError(f"{path} is not valid JSON (corrupt or truncated results file)") from None
     if not isinstance(data, dict) or data.get("format") != RESULTS_FORMAT or "run" not in data:
         raise BenchbedError(f"{path} is not a benchbed results file (expected format {RESULTS_FORMAT})")
-    check_run_id(read_run(data["run"], str(path)).get("run_id"), str(path))
+    read_run(data["run"], str(path))
     return data["run"], check_documents(data.get("results") or [], str(path))
 
 

@@ -9,6 +9,7 @@ Definitions the readers must agree on (what a cell's memory is, which hardware i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
@@ -107,10 +108,23 @@ def memory_bytes(doc: dict) -> int | None:
     return device_memory_bytes(doc) or (doc.get("memory") or {}).get("peak_rss_bytes")
 
 
+#: What a store makes for a new run (UTC time and 6 hex digits). A run id names a folder under reports/,
+#: so an id read from a file or a store must be exactly this shape.
+RUN_ID_PATTERN = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
+
+
+def check_run_id(value, where: str) -> str:
+    """``value`` if it is a run id benchbed makes, else a one-line error naming where it came from."""
+    if not isinstance(value, str) or not RUN_ID_PATTERN.fullmatch(value):
+        raise BenchbedError(f"{where}: run id {value!r} is not one benchbed makes (YYYYMMDD-HHMMSS-xxxxxx)")
+    return value
+
+
 def read_run(run, where: str) -> dict:
     """A run record from a results file or a store, checked like its results; returned as it is."""
     if not isinstance(run, dict):
         raise BenchbedError(f"{where}: its run is not an object (damaged, or not written by benchbed)")
+    check_run_id(run.get("run_id"), where)
     try:
         RunModel.model_validate(run)
     except ValidationError as exc:

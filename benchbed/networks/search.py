@@ -9,6 +9,8 @@ the 2× FLOPS budget costs least time on this hardware).
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Callable
 
@@ -17,6 +19,10 @@ from benchbed.core.errors import BenchbedError, ConfigError, UnknownChoiceError
 from benchbed.networks.scaling import compound, flops_ratio
 
 Objective = Callable[[NetworkSpec], float]
+
+
+#: Values per coefficient at most: the grid has this cubed candidates, each a network spec to cost.
+MAX_GRID_POINTS = 60
 
 
 def flops_objective(target: float = 2.0) -> Objective:
@@ -92,13 +98,18 @@ def grid_search(
     """
     if isinstance(objective, str) and objective not in OBJECTIVES:
         raise UnknownChoiceError("objective", objective, OBJECTIVES)
+    if not (math.isfinite(target) and target > 1.0):
+        raise ConfigError("target", f"must be a finite number > 1 (the FLOPS multiple per step of φ), got {target:g}")
     for label, value in (("tolerance", tolerance), ("step", step)):
-        if not value > 0:
+        if not (math.isfinite(value) and value > 0):
             raise ConfigError(label, f"must be > 0, got {value:g}")
-    if not 1.0 <= low < high:
+    if not (math.isfinite(high) and 1.0 <= low < high):
         raise ConfigError("high", f"must be above low, and low >= 1 (got low {low:g}, high {high:g})")
     if isinstance(objective, str):
         objective = OBJECTIVES[objective](**(objective_options or {}))
+    if (high - low) / step > MAX_GRID_POINTS:  # bounded before the grid is built: points^3 candidates follow
+        raise ConfigError("step", f"{step:g} makes more than {MAX_GRID_POINTS} values per coefficient between "
+                          f"{low:g} and {high:g}; use a larger step or a smaller range")
     values = _grid(low, high, step)
     found = []
     for alpha in values:

@@ -16,7 +16,7 @@ from benchbed.analysis.points import Point, to_points
 from benchbed.analysis.sources import doc_environment, load_side
 from benchbed.analysis.summary import TableData, best_table, pareto_tables, scaling_tables
 from benchbed.core.files import atomic_write_bytes, path_inside
-from benchbed.sweep.store import check_run_id
+from benchbed.core.result import check_run_id
 from benchbed.analysis.prices import PriceFile
 from benchbed.report.markdown import ACCURACY_FOOTNOTE, md_table, render_markdown
 

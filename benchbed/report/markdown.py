@@ -8,7 +8,7 @@ from benchbed.core.files import atomic_write_bytes, path_inside
 from benchbed.accuracy.lookup import AccuracyBook
 from benchbed.analysis.points import accuracy_precision
 from benchbed.scenarios import SCENARIOS
-from benchbed.sweep.store import check_run_id
+from benchbed.core.result import check_run_id
 
 COLUMNS = ("φ", "network", "mode", "res", "params", "MACs", "top-1", "accuracy source", "backend", "precision",
            "batch", "p50 ms", "p99 ms", "img/s", "peak RSS MB", "validity")

@@ -11,7 +11,6 @@ import fcntl
 import json
 import os
 import logging
-import re
 import sqlite3
 import time
 import uuid
@@ -21,23 +20,12 @@ from typing import Iterator
 from benchbed.core.files import atomic_write_json, path_inside
 from benchbed.core.cell import cell_key
 from benchbed.core.errors import BenchbedError
-from benchbed.core.result import read_result
+from benchbed.core.result import check_run_id, read_result
 
 _log = logging.getLogger("benchbed.store")
 
 SCHEMA_VERSION = 1
 RESULTS_FORMAT = "benchbed-results/1"
-#: What :meth:`Store.create_run` makes (UTC time and 6 hex digits). A run id names a folder under
-#: reports/, so an id read from a file or a store must be exactly this shape.
-RUN_ID_PATTERN = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
-
-
-def check_run_id(value, where: str) -> str:
-    """``value`` if it is a run id benchbed makes, else a one-line error naming where it came from."""
-    if not isinstance(value, str) or not RUN_ID_PATTERN.fullmatch(value):
-        raise BenchbedError(f"{where}: run id {value!r} is not one benchbed makes (YYYYMMDD-HHMMSS-xxxxxx)")
-    return value
-
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
