@@ -153,3 +153,26 @@ def test_sweep_duration_above_the_cap_names_both_flags(tmp_path):
 def test_each_command_is_its_own_module():
     for name, command in _group().commands.items():
         assert command.callback.__module__ == f"benchbed.cli.{name}"
+
+
+def test_output_problems_are_one_line_not_a_traceback(tmp_path):
+    """An ASCII-only terminal (φ, ≥ in tables), stdout on a full device, or stdout closed."""
+    import subprocess
+    import sys
+
+    from conftest import CLI_CWD
+
+    ascii_run = run_cli("generate", "--phi", "0-1", env={"PYTHONIOENCODING": "ascii"})
+    assert ascii_run.returncode == 0 and "Traceback" not in ascii_run.stderr, ascii_run.stderr
+    assert "\\u03c6" in ascii_run.stdout  # escaped, not a UnicodeEncodeError
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "benchbed.cli", "generate", "--phi", "0"], stdout=full,
+                              stderr=subprocess.PIPE, text=True, cwd=CLI_CWD, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "benchbed: error: cannot write the output: No space left on device (stdout closed, a full device or a "
+        "closed pipe)"]
+    closed = subprocess.run([sys.executable, "-m", "benchbed.cli", "generate", "--phi", "0"], stdout=None,
+                            stderr=subprocess.PIPE, text=True, cwd=CLI_CWD, timeout=120, stdin=subprocess.DEVNULL,
+                            close_fds=True, preexec_fn=lambda: __import__("os").close(1))
+    assert closed.returncode in (0, 2) and "Traceback" not in closed.stderr, closed.stderr

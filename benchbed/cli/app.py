@@ -9,6 +9,7 @@ never as rich markup (``pip install 'benchbed[gpu]'`` keeps its brackets).
 from __future__ import annotations
 
 import json
+import errno
 import os
 import sys
 
@@ -27,6 +28,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+def _usable_streams() -> None:
+    """A closed stdout/stderr becomes /dev/null, and a terminal that cannot show φ or ≥ gets escapes instead
+    of a UnicodeEncodeError: output problems must never turn into a traceback."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is None:
+            setattr(sys, name, open(os.devnull, "w"))
+        elif "utf" not in (getattr(stream, "encoding", "") or "utf").lower() and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
+_usable_streams()
 # Piped output keeps full-width tables instead of rich's 80-column default.
 console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
@@ -86,6 +101,25 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, typer.Abort):
         err_console.print("benchbed: interrupted", markup=False)
         return 130
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_ERRORS:
+            raise
+        _silence_stdout()
+        _error(f"cannot write the output: {exc.strerror or exc} (stdout closed, a full device or a closed pipe)")
+        return 2
+
+
+#: writing to stdout failed for a reason of the reader's (a full device, a closed pipe), not benchbed's
+_OUTPUT_ERRORS = (errno.ENOSPC, errno.EPIPE, errno.EBADF)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        sys.stdout = open(os.devnull, "w")
 
 
 def run() -> None:
