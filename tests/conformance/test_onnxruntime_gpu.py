@@ -206,3 +206,21 @@ def test_the_libraries_each_provider_needs_are_the_real_ones(real_onnxruntime_gp
         loaded, why = answer[provider]["loaded"]
         if not loaded:  # this machine has no CUDA libraries: the first one benchbed checks is named
             assert why.startswith(f"{real[provider][0]} not loadable ("), why
+
+
+def test_the_extras_the_gpu_extra_asks_of_onnxruntime_gpu_exist(real_onnxruntime_gpu):
+    """``onnxruntime-gpu[cuda,cudnn]``: the real wheel's METADATA declares both extras, and they bring the CUDA
+    13 runtime and cuDNN 9 its providers link (cuBLAS comes with them as a dependency of those wheels)."""
+    import tomllib
+
+    from conformance.packages import ROOT
+
+    gpu = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["gpu"]
+    asked = next(r for r in gpu if r.startswith("onnxruntime-gpu["))
+    extras = set(asked[asked.index("[") + 1:asked.index("]")].split(","))
+    metadata = next(real_onnxruntime_gpu.python_path[0].glob("onnxruntime_gpu-*.dist-info/METADATA")).read_text()
+    provided = {line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Provides-Extra:")}
+    assert extras == {"cuda", "cudnn"} and extras <= provided, provided
+    requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    assert any("nvidia-cuda-runtime~=13" in r and 'extra == "cuda"' in r for r in requires), requires
+    assert any("nvidia-cudnn-cu13~=9" in r and 'extra == "cudnn"' in r for r in requires), requires
