@@ -128,3 +128,60 @@ def test_a_provider_whose_library_fails_to_load_is_dropped_and_benchbed_refuses(
     out, err = capfd.readouterr()
     assert "EP Error" in out and "Falling back to ['CUDAExecutionProvider', 'CPUExecutionProvider']" in out
     assert ("Failed to create CUDAExecutionProvider" in err) == ("CUDAExecutionProvider" in unloadable)
+
+
+@pytest.mark.parametrize("version", ["10.16.1.11", "11.4.0.106"])
+def test_combine_takes_another_devices_entries_only_with_ignore_mismatch(monkeypatch, version):
+    """The bindings' docstring: ``ignore_mismatch`` True is what lets a cache "created from a different device"
+    be combined; one from another TensorRT version is skipped either way (False)."""
+    trt = install(monkeypatch, version).trt
+    config = trt.IBuilderConfig()
+    mine = config.create_timing_cache(b"")
+    other_device = trt.ITimingCache({"conv|1": "other"}, mine._tag.rsplit("|", 1)[0] + "|NVIDIA H100 PCIe")
+    other_version = trt.ITimingCache({"conv|2": "old"}, "9.3.0.1|" + mine._tag.split("|", 1)[1])
+    assert mine.combine(other_device, False) is False and mine._entries == {}
+    assert mine.combine(other_version, True) is False and mine._entries == {}
+    assert mine.combine(other_device, True) is True and mine._entries == {"conv|1": "other"}
+
+
+def test_a_timing_cache_written_on_another_gpu_is_replaced_not_merged(monkeypatch, tmp_path):
+    """Two GPUs of one architecture (same timing-cache file): the second neither loads nor merges the first's
+    timings -- a tactic timed on another device must not steer this one's choice."""
+    import json
+
+    from benchbed.backends import BackendOptions, get_backend
+    from gpu_doubles.models import tiny_onnx
+
+    path = tiny_onnx(tmp_path / "models" / "tiny" / "fp32.onnx")
+    cache = path.parent / "engines" / "timing-trt10.16.1.11-sm90.cache"
+    for name, batch in (("NVIDIA H100 PCIe", "2"), ("NVIDIA H100 80GB HBM3", "4")):
+        install(monkeypatch, gpu=FakeGpu(name=name))
+        runner = get_backend("tensorrt").prepare(path, BackendOptions(extra={"max_batch": batch}))
+        runner.activate()
+        build = runner.details["build"]
+        runner.deactivate()
+    assert build["timing_cache_loaded_bytes"] == 0, "the other GPU's cache was not attached"
+    assert build["timing_cache_merged"] is False, "nor merged"
+    entries = json.loads(cache.read_bytes())["entries"]
+    assert entries and all(device.endswith("|NVIDIA H100 80GB HBM3") for device in entries.values()), entries
+
+
+@pytest.mark.parametrize("version", ["10.16.1.11", "11.4.0.106"])
+def test_a_profile_tensorrt_refuses_is_one_build_failed_naming_the_shapes(monkeypatch, tmp_path, version):
+    """``set_shape`` returns None and raises on contradicting shapes; ``add_optimization_profile`` returns -1
+    for an invalid profile: either is one BuildFailed before the builder runs."""
+    from benchbed.backends.tensorrt.build import BuildFailed, build_engine
+    from benchbed.backends.tensorrt.options import TrtOptions
+    from gpu_doubles.models import tiny_onnx
+
+    fake = install(monkeypatch, version)
+    path = tiny_onnx(tmp_path / "fp32.onnx")
+    contradicting = {"images": [[1, 3, 8, 8], [4, 3, 8, 8], [2, 3, 8, 8]]}
+    with pytest.raises(BuildFailed, match=r"refused the optimization profile of images \(min \(1, 3, 8, 8\), "
+                                          r"opt \(4, 3, 8, 8\), max \(2, 3, 8, 8\)\): Shape provided for max is "
+                                          r"inconsistent with other shapes\."):
+        build_engine(path, "fp32", contradicting, TrtOptions(), None)
+    monkeypatch.setattr(fake.trt.IBuilderConfig, "add_optimization_profile", lambda self, profile: -1)
+    with pytest.raises(BuildFailed, match="add_optimization_profile returned -1"):
+        build_engine(path, "fp32", {"images": [[1, 3, 8, 8], [1, 3, 8, 8], [2, 3, 8, 8]]}, TrtOptions(), None)
+    assert fake.trt._fake_state.builds == 0

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from gpu_doubles import FakeGpu, install
+from gpu_doubles.loader import FakeLoader, install_loader
 from gpu_doubles.models import reference, tiny_onnx
 from gpu_doubles.onnxruntime_fake import make_onnxruntime
 
@@ -20,13 +21,17 @@ def onnx_path(tmp_path):
 
 
 def _fake_ort(monkeypatch, providers=GPU_PROVIDERS, gpu=True, libs=True):
-    ort = make_onnxruntime(providers)
+    """``libs``: the TensorRT 10 libraries wheel (tensorrt_libs) is installed; CUDA and cuDNN always are."""
+    loader = FakeLoader()
+    if not libs:
+        del loader.wheels["tensorrt_libs"]
+    ort = make_onnxruntime(providers, loader=loader)
     monkeypatch.setitem(sys.modules, "onnxruntime", ort)
     install(monkeypatch, trt_version=None, gpu=FakeGpu(count=1 if gpu else 0))
+    install_loader(monkeypatch, loader)
     from benchbed.backends import onnxruntime_gpu
 
     monkeypatch.setattr(onnxruntime_gpu, "package_version", lambda name: "1.31.1" if name == "onnxruntime-gpu" else None)
-    monkeypatch.setattr(onnxruntime_gpu, "_tensorrt_libraries", lambda: libs)
     return ort
 
 
@@ -41,8 +46,10 @@ def test_cuda_provider_options_and_device_resident_io(monkeypatch, onnx_path):
     runner = _runner("onnxruntime-cuda", onnx_path, cuda_graph="on", cudnn_conv_algo_search="heuristic")
     runner.activate()
     session = ort._fake_state.sessions[-1]
+    # use_tf32 "0" added for issue 13: onnxruntime's default (1) computes fp32 in TF32
     assert session._requested == [("CUDAExecutionProvider", {"device_id": "0", "cudnn_conv_algo_search": "HEURISTIC",
-                                                            "enable_cuda_graph": "1", "prefer_nhwc": "0"})]
+                                                            "enable_cuda_graph": "1", "prefer_nhwc": "0",
+                                                            "use_tf32": "0"})]
     images = np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32)
     runner.set_input(images)
     uploads = ort._fake_state.uploads

@@ -6,6 +6,12 @@ IO binding with device-resident input and output (OrtValues on 'cuda'), so with 
 input update and the device->host output copy. The TensorRT EP's engine and timing caches live in
 ``models/<network>/ort-trt-cache``. Needs onnxruntime-gpu, never installed beside onnxruntime (they
 overwrite each other: ``benchbed[gpu]`` vs ``benchbed[cpu]``).
+
+fp32 is fp32: the CUDA provider's ``use_tf32`` (on by default) is passed as 0 unless ``tf32=on``. The TensorRT
+provider has no TF32 option (none among onnxruntime-gpu 1.31.1's trt_* option names), so TensorRT's own
+default decides -- ``BuilderFlag.TF32``, on -- and an ``onnxruntime-trt`` cell records compute precision
+"tf32" and is judged by the tf32 bound, with its reason, instead of failing the fp32 bound it cannot meet.
+The provider's libraries are loaded the supported way before a session is made (gpu_libraries).
 """
 
 from __future__ import annotations
@@ -29,14 +35,17 @@ CONV_SEARCH = ("EXHAUSTIVE", "HEURISTIC", "DEFAULT")
 @dataclass(frozen=True)
 class OrtCudaConfig:
     """onnxruntime-cuda: ``cuda_graph`` (the CUDA EP's graph capture), ``copies`` in/out of the timed region,
-    ``cudnn_conv_algo_search`` (EXHAUSTIVE, HEURISTIC or DEFAULT), ``prefer_nhwc``."""
+    ``cudnn_conv_algo_search`` (EXHAUSTIVE, HEURISTIC or DEFAULT), ``prefer_nhwc``, ``tf32`` (the provider's
+    ``use_tf32``, on by default in onnxruntime; off here unless asked, so fp32 cells compute in fp32)."""
 
-    KEYS: ClassVar[frozenset[str]] = frozenset({"cuda_graph", "copies", "cudnn_conv_algo_search", "prefer_nhwc"})
+    KEYS: ClassVar[frozenset[str]] = frozenset({"cuda_graph", "copies", "cudnn_conv_algo_search", "prefer_nhwc",
+                                                "tf32"})
 
     cuda_graph: bool = False
     copies_included: bool = False
     cudnn_conv_algo_search: str = "EXHAUSTIVE"
     prefer_nhwc: bool = False
+    tf32: bool = False
 
     @classmethod
     def from_extra(cls, extra: Mapping[str, object]) -> "OrtCudaConfig":
@@ -47,12 +56,18 @@ class OrtCudaConfig:
         return cls(cuda_graph=option_flag(name, "cuda_graph", extra.get("cuda_graph", "off")),
                    copies_included=option_copies(name, extra.get("copies", "out")),
                    cudnn_conv_algo_search=search,
-                   prefer_nhwc=option_flag(name, "prefer_nhwc", extra.get("prefer_nhwc", "off")))
+                   prefer_nhwc=option_flag(name, "prefer_nhwc", extra.get("prefer_nhwc", "off")),
+                   tf32=option_flag(name, "tf32", extra.get("tf32", "off")))
 
     def provider_options(self) -> dict:
-        """CUDAExecutionProvider's options (strings, as onnxruntime takes them)."""
+        """CUDAExecutionProvider's options (strings, as onnxruntime takes them); ``use_tf32`` always explicit."""
         return {"device_id": "0", "cudnn_conv_algo_search": self.cudnn_conv_algo_search,
-                "enable_cuda_graph": "1" if self.cuda_graph else "0", "prefer_nhwc": "1" if self.prefer_nhwc else "0"}
+                "enable_cuda_graph": "1" if self.cuda_graph else "0", "prefer_nhwc": "1" if self.prefer_nhwc else "0",
+                "use_tf32": "1" if self.tf32 else "0"}
+
+    def compute(self) -> tuple[str, str]:
+        """(compute precision of fp32 layers, how it is set)."""
+        return ("tf32" if self.tf32 else "fp32"), f"use_tf32={int(self.tf32)}"
 
 
 @dataclass(frozen=True)
@@ -83,6 +98,10 @@ class OrtTrtConfig:
                    workspace_mib=option_int(name, "workspace_mib", extra.get("workspace_mib", 2048), 1),
                    max_batch=top, opt_batch=min(option_int(name, "opt_batch", extra.get("opt_batch", top), 1), top))
 
+    def compute(self) -> tuple[str, str]:
+        """(compute precision of fp32 layers, how it is set): TF32 always, fp16 with ``fp16=on``."""
+        return ("fp16" if self.fp16 else "tf32"), TRT_EP_TF32
+
     def provider_options(self, artifact: Path, input_shape: tuple[str, list[int]] | None) -> dict:
         """TensorrtExecutionProvider's options; caches in ``models/<network>/ort-trt-cache``."""
         cache = artifact.parent / "ort-trt-cache"
@@ -104,6 +123,10 @@ class OrtTrtConfig:
 #: backend name -> its primary execution provider
 KINDS = {"onnxruntime-cuda": CUDA_EP, "onnxruntime-trt": TRT_EP}
 
+#: why an onnxruntime-trt cell computes fp32 layers in TF32 (recorded in backend.details.tf32)
+TRT_EP_TF32 = ("TensorRT's BuilderFlag.TF32, on by default; TensorrtExecutionProvider has no option to clear it "
+               "(none among onnxruntime-gpu 1.31.1's trt_* options), so fp32 cells are judged by the tf32 bound")
+
 
 class OrtGpuRunner:
     def __init__(self, name: str, artifact: Path, config: OrtCudaConfig | OrtTrtConfig) -> None:
@@ -116,6 +139,7 @@ class OrtGpuRunner:
         else:
             self.providers = [(CUDA_EP, config.provider_options())]
         graph = config.cuda_graph
+        compute, tf32 = config.compute()
         self.semantics = TimingSemantics(
             clock="host", copies_included=self.copies_included, device="cuda:0",
             notes=(f"IO binding with device-resident OrtValues; wall clock around run_with_iobinding and output "
@@ -124,13 +148,18 @@ class OrtGpuRunner:
         self.details = {"providers": [p for p, _ in self.providers],
                         "provider_options": {p: dict(o) for p, o in self.providers},
                         "cuda_graph": graph, "copies_included": self.copies_included,
-                        "compute_precision": "fp16" if isinstance(config, OrtTrtConfig) and config.fp16 else "fp32",
+                        "compute_precision": compute, "tf32": tf32,
                         "onnxruntime": package_version("onnxruntime-gpu") or package_version("onnxruntime")}
         self._session = None
 
     def activate(self) -> None:
         import onnxruntime as ort
 
+        from benchbed.backends.gpu_libraries import load_provider_libraries
+
+        # the supported loading (preload_dlls, import tensorrt_libs) before the session asks for the provider;
+        # the probe did the same, so the sweep refused this backend already if a library is missing
+        _, missing = load_provider_libraries(ort, self.provider)
         if self.provider == TRT_EP:
             Path(self.providers[0][1]["trt_engine_cache_path"]).mkdir(parents=True, exist_ok=True)
         so = ort.SessionOptions()
@@ -140,7 +169,7 @@ class OrtGpuRunner:
         self.details["session_providers"] = list(used)
         if self.provider not in used:  # onnxruntime warns and falls back to the CPU: never measure that as GPU
             raise RuntimeError(f"{self.name}: onnxruntime did not enable {self.provider} (session uses "
-                               f"{', '.join(used)}); check the CUDA/cuDNN/TensorRT libraries")
+                               f"{', '.join(used)}); {missing or 'check the CUDA/cuDNN/TensorRT libraries'}")
         inp = self._session.get_inputs()[0]
         self._input_name, self._output = inp.name, self._session.get_outputs()[0]
         self._dtype = np.float16 if inp.type == "tensor(float16)" else np.float32
@@ -199,16 +228,12 @@ def _probe(name: str) -> tuple[bool, str]:
     present, why = gpu_present()
     if not present:
         return False, why
-    if provider == TRT_EP and not _tensorrt_libraries():
-        return False, "TensorrtExecutionProvider needs the TensorRT 10 libraries (libnvinfer.so.10): pip install 'benchbed[tensorrt]'"
+    from benchbed.backends.gpu_libraries import load_provider_libraries
+
+    loaded, missing = load_provider_libraries(ort, provider)  # what the worker will do before its session
+    if not loaded:
+        return False, missing
     return True, f"onnxruntime-gpu {ort.__version__} with {provider}, {why}"
-
-
-def _tensorrt_libraries() -> bool:
-    import ctypes.util
-    import importlib.util
-
-    return importlib.util.find_spec("tensorrt_libs") is not None or ctypes.util.find_library("nvinfer") is not None
 
 
 class _OrtGpuBackend(BackendBase):

@@ -92,7 +92,9 @@ class TorchCudaRunner:
                    f"the timed region"))
         self.details = {"channels_last": self.channels_last, "compile": self.compile, "dtype": self.dtype,
                         "autocast": DTYPES[self.dtype], "tf32": self.tf32, "cudnn_benchmark": self.cudnn_benchmark,
-                        "copies_included": self.copies_included, "compute_precision": self.dtype,
+                        "copies_included": self.copies_included,
+                        # tf32=on with fp32: convolutions and matmuls in TF32, judged by the tf32 bound
+                        "compute_precision": "tf32" if self.tf32 and self.dtype == "fp32" else self.dtype,
                         "torch": package_version("torch")}
         self._torch = None
         self._model = None

@@ -43,10 +43,10 @@ def _extras() -> dict[str, list[str]]:
 
 
 def pinned(extra: str, name: str) -> str:
-    """The exact version of ``name`` in pyproject's extra ``extra`` (``name==X`` must be there)."""
+    """The exact version of ``name`` in pyproject's extra ``extra`` (``name==X`` or ``name[extras]==X``)."""
     for requirement in _extras()[extra]:
         package, _, version = requirement.partition("==")
-        if package.strip().lower() == name.lower() and version:
+        if package.split("[")[0].strip().lower() == name.lower() and version:
             return version.strip()
     raise LookupError(f"pyproject.toml extra {extra!r} pins no {name}")
 

@@ -166,3 +166,61 @@ def test_a_provider_listed_available_whose_library_fails_to_load(real_onnxruntim
                 contextlib.redirect_stderr(io.StringIO()):
             runner.activate()
         assert str(info.value) == real["benchbed"][kind]
+
+
+LOAD_LIBRARIES = """
+import json
+import onnxruntime as ort
+from benchbed.backends import gpu_libraries
+out = {}
+for provider in ("CUDAExecutionProvider", "TensorrtExecutionProvider"):
+    out[provider] = {"needs": list(gpu_libraries.provider_needs(ort, provider)),
+                     "read_from": str(gpu_libraries.provider_library(ort, provider)),
+                     "loaded": list(gpu_libraries.load_provider_libraries(ort, provider))}
+print(json.dumps(out))
+"""
+
+
+def test_the_libraries_each_provider_needs_are_the_real_ones(real_onnxruntime_gpu, monkeypatch):
+    """benchbed's and the double's lists are the real provider libraries' DT_NEEDED NVIDIA entries; on the real
+    wheel benchbed reads them from the file itself, and ``preload_dlls(cuda=True, cudnn=True)`` is a call the
+    real onnxruntime takes (without the CUDA wheels here, the first library is reported missing, no traceback)."""
+    import re
+
+    from benchbed.backends import gpu_libraries
+    from gpu_doubles.onnxruntime_fake import PROVIDER_NEEDS as DOUBLE
+
+    capi = real_onnxruntime_gpu.python_path[0] / "onnxruntime" / "capi"
+    real = {provider: tuple(n for n in gpu_libraries.needed_libraries(capi / f"libonnxruntime_providers_{short}.so")
+                            if re.match(r"lib(cu|nv)", n))
+            for provider, short in ((CUDA, "cuda"), (TRT, "tensorrt"))}
+    assert "libnvinfer.so.10" in real[TRT] and "libnvonnxparser.so.10" in real[TRT] and "libcudnn.so.9" in real[TRT]
+    assert gpu_libraries.PROVIDER_NEEDS == real and DOUBLE == real
+    done = real_onnxruntime_gpu.run(["-c", LOAD_LIBRARIES], timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    for provider in (CUDA, TRT):
+        assert answer[provider]["read_from"].endswith(f"{provider[:-len('ExecutionProvider')].lower()}.so")
+        assert answer[provider]["needs"] == [*real[provider], *(n for n in gpu_libraries.RUNTIME_NEEDS[provider]
+                                                                  if n not in real[provider])]
+        loaded, why = answer[provider]["loaded"]
+        if not loaded:  # this machine has no CUDA libraries: the first one benchbed checks is named
+            assert why.startswith(f"{real[provider][0]} not loadable ("), why
+
+
+def test_the_extras_the_gpu_extra_asks_of_onnxruntime_gpu_exist(real_onnxruntime_gpu):
+    """``onnxruntime-gpu[cuda,cudnn]``: the real wheel's METADATA declares both extras, and they bring the CUDA
+    13 runtime and cuDNN 9 its providers link (cuBLAS comes with them as a dependency of those wheels)."""
+    import tomllib
+
+    from conformance.packages import ROOT
+
+    gpu = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["gpu"]
+    asked = next(r for r in gpu if r.startswith("onnxruntime-gpu["))
+    extras = set(asked[asked.index("[") + 1:asked.index("]")].split(","))
+    metadata = next(real_onnxruntime_gpu.python_path[0].glob("onnxruntime_gpu-*.dist-info/METADATA")).read_text()
+    provided = {line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Provides-Extra:")}
+    assert extras == {"cuda", "cudnn"} and extras <= provided, provided
+    requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    assert any("nvidia-cuda-runtime~=13" in r and 'extra == "cuda"' in r for r in requires), requires
+    assert any("nvidia-cudnn-cu13~=9" in r and 'extra == "cudnn"' in r for r in requires), requires

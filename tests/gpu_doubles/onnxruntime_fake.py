@@ -8,7 +8,14 @@ warning, TensorRT by an exception the Python layer prints as "EP Error" before r
 (CUDA only if it was asked for), without the provider options; 'cuda' OrtValues need the CUDA provider; a
 binding must bind every input and output before ``run_with_iobinding``; provider options must be known to
 the provider (option names are the real build's: tests/conformance reads them from onnxruntime-gpu's
-libraries). Records what was asked so tests can check provider options."""
+libraries). Records what was asked so tests can check provider options.
+
+With a ``loader`` (gpu_doubles/loader.py), whether a provider's library loads is the loader's answer for every
+library it needs (``PROVIDER_NEEDS``: the real 1.31.1 libraries' DT_NEEDED entries, compared by
+tests/conformance), and ``preload_dlls()`` loads the CUDA and cuDNN wheels' libraries as the real one does.
+TF32 as in the real providers: the CUDA provider computes fp32 convolutions and matrix products in TF32
+unless ``use_tf32`` is 0 (its default is 1), the TensorRT provider always (TensorRT's builder default; it has
+no option), so an fp32 session that forgets ``use_tf32=0`` misses the fp32 parity bound here too."""
 
 from __future__ import annotations
 
@@ -17,6 +24,8 @@ import types
 import warnings
 
 import numpy as np
+
+from gpu_doubles.tf32 import tf32_onnx
 
 KNOWN_OPTIONS = {
     "CUDAExecutionProvider": {"device_id", "cudnn_conv_algo_search", "enable_cuda_graph", "prefer_nhwc",
@@ -39,18 +48,45 @@ CUDA_LOAD_ERROR = ("Failed to create CUDAExecutionProvider. Require cuDNN 9.* an
                    "sure they're in the PATH, and that your GPU is supported.")
 
 
-def make_onnxruntime(available: list[str], version: str = "1.31.1", unloadable: frozenset[str] = frozenset()
-                     ) -> types.ModuleType:
+#: the NVIDIA libraries each provider library of onnxruntime-gpu 1.31.1 links (DT_NEEDED; tests/conformance)
+PROVIDER_NEEDS = {
+    CUDA: ("libcublasLt.so.13", "libcublas.so.13", "libcurand.so.10", "libcudart.so.13", "libcuda.so.1"),
+    TRT: ("libcublas.so.13", "libnvinfer.so.10", "libnvonnxparser.so.10", "libcudart.so.13", "libcudnn.so.9"),
+}
+
+
+def _off(value) -> bool:
+    return str(value).strip().lower() in ("0", "false")
+
+
+def make_onnxruntime(available: list[str], version: str = "1.31.1", unloadable: frozenset[str] = frozenset(),
+                     loader=None) -> types.ModuleType:
     """``available``: what get_available_providers lists; ``unloadable``: those of them whose library fails
-    to load when a session asks for them."""
+    to load when a session asks for them; ``loader``: a FakeLoader deciding that instead (None: all load)."""
     import onnxruntime as real
 
     m = types.ModuleType("onnxruntime")
     m.__version__ = version
     m.SessionOptions, m.GraphOptimizationLevel, m.ExecutionMode = real.SessionOptions, real.GraphOptimizationLevel, real.ExecutionMode
     m.get_available_providers = lambda: list(available)
-    state = types.SimpleNamespace(sessions=[], runs=0, uploads=0, downloads=0)
+    state = types.SimpleNamespace(sessions=[], runs=0, uploads=0, downloads=0, preloads=0)
     m._fake_state = state
+
+    def preload_dlls(cuda=True, cudnn=True, msvc=True, directory=None):
+        """The CUDA and cuDNN wheels' libraries by full path; prints what fails, as the real one does."""
+        state.preloads += 1
+        if loader is None:
+            return
+        for package, wanted in (("cuda", cuda), ("cudnn", cudnn)):
+            if wanted and not loader.load_wheel(package) and package == "cuda":
+                print("Failed to load libcublasLt.so.13: libcublasLt.so.13: cannot open shared object file")
+
+    m.preload_dlls = preload_dlls
+
+    def fails_to_load(name):
+        if name in unloadable:
+            return True
+        return loader is not None and not all(loader.loadable(lib) for lib in PROVIDER_NEEDS.get(name, ()))
 
     class OrtValue:
         def __init__(self, ortvalue, numpy_obj=None, session=None):
@@ -103,6 +139,10 @@ def make_onnxruntime(available: list[str], version: str = "1.31.1", unloadable: 
             state.downloads += 1
             return [self._outputs[o.name].numpy() for o in self._session._real.get_outputs()]
 
+    def computes_tf32(provider, options):
+        """TensorRT: always (its builder's default, no provider option); CUDA: unless use_tf32 is 0."""
+        return provider == TRT or (provider == CUDA and not _off(options.get("use_tf32", "1")))
+
     def requested(providers, name):
         return any((p if isinstance(p, str) else p[0]) == name for p in providers)
 
@@ -113,7 +153,7 @@ def make_onnxruntime(available: list[str], version: str = "1.31.1", unloadable: 
                                  "required to explicitly set the providers parameter")
             self._requested = providers
             try:
-                self._providers = self._create(providers)
+                self._providers, options = self._create(providers)
             except RuntimeError as exc:  # onnxruntime's Python layer: print, then retry once without options
                 both = requested(providers, TRT) and requested(providers, CUDA)
                 fallback = [CUDA, CPU] if TRT in available and both else [CPU]
@@ -121,22 +161,27 @@ def make_onnxruntime(available: list[str], version: str = "1.31.1", unloadable: 
                 print(f"EP Error {exc} when using {providers}")
                 print(f"Falling back to {fallback} and retrying.")
                 print("****************************************")
-                self._providers = self._create(fallback)
-            self._real = real.InferenceSession(path_or_bytes, providers=[CPU])
+                self._providers, options = self._create(fallback)
+            self._tf32 = computes_tf32(self._providers[0], options.get(self._providers[0], {}))
+            model = path_or_bytes
+            if self._tf32:
+                model = tf32_onnx(open(model, "rb").read() if isinstance(model, str) else model)
+            self._real = real.InferenceSession(model, providers=[CPU])
             state.sessions.append(self)
 
         @staticmethod
         def _create(providers):
-            used = []
+            """(providers the session uses, {provider: its options})."""
+            used, options = [], {}
             for entry in providers:
                 name, opts = (entry, {}) if isinstance(entry, str) else entry
                 if name not in available:
                     warnings.warn(f"Specified provider '{name}' is not in available provider names."
                                   f"Available providers: '{', '.join(available)}'")
                     continue
-                if name in unloadable and name == TRT:
+                if name == TRT and fails_to_load(name):
                     raise RuntimeError(TRT_LOAD_ERROR)
-                if name in unloadable:  # logged by onnxruntime's C++ logger, not a Python warning
+                if fails_to_load(name):  # logged by onnxruntime's C++ logger, not a Python warning
                     print(f"[E:onnxruntime:Default, provider_bridge_ort.cc] Failed to load library "
                           f"libonnxruntime_providers_{name[:-len('ExecutionProvider')].lower()}.so", file=sys.stderr)
                     print(f"[W:onnxruntime:Default, onnxruntime_pybind_state.cc] {CUDA_LOAD_ERROR}", file=sys.stderr)
@@ -145,7 +190,8 @@ def make_onnxruntime(available: list[str], version: str = "1.31.1", unloadable: 
                 if unknown:
                     raise RuntimeError(f"[ONNXRuntimeError] : 1 : FAIL : Unknown provider option: {sorted(unknown)}")
                 used.append(name)
-            return used + [CPU] if CPU not in used else used
+                options[name] = opts
+            return (used + [CPU] if CPU not in used else used), options
 
         def get_providers(self):
             return list(self._providers)

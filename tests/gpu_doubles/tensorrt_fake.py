@@ -14,7 +14,11 @@ or Runtime for the whole process and ignores later ones (a second logger would n
 different logger raises :class:`LoggerRuleViolation` here. One fake module is one process.
 
 The "engine" is a header plus the ONNX bytes; executing it runs the ONNX with onnxruntime on the CPU over
-the fake device memory, so outputs are real and parity can be checked.
+the fake device memory, so outputs are real and parity can be checked. ``BuilderFlag.TF32`` is set in every
+new builder config, as in TensorRT ("Enabled by default"): an engine built with it computes its fp32
+convolutions and matrix products with TF32-rounded inputs (gpu_doubles/tf32.py) and misses the fp32 parity
+bound unless the flag is cleared. Timing caches carry TensorRT's version and the device (compute capability
+and name); ``combine`` and ``set_timing_cache`` follow the real docstrings' ``ignore_mismatch`` semantics.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import weakref
 import numpy as np
 
 from gpu_doubles.gpu import FakeGpu
+from gpu_doubles.tf32 import tf32_onnx
 
 MAGIC = b"FAKETRT1"
 
@@ -244,7 +249,13 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
         def get_shape(self, input):
             return list(self._shapes.get(input, ()))
 
+    def device_tag():
+        """The timing cache's verification header: TensorRT version and CUDA device properties."""
+        return f"{version}|sm{gpu.major}{gpu.minor}|{gpu.name}"
+
     class ITimingCache:
+        """Entries map a tactic key to the header of the device that timed it."""
+
         def __init__(self, entries, tag):
             self._entries, self._tag = dict(entries), tag
 
@@ -252,11 +263,14 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
             return memoryview(json.dumps({"tag": self._tag, "entries": self._entries}).encode())
 
         def combine(self, input_cache, ignore_mismatch):
+            """The real docstring: another TensorRT version's cache is skipped (False); one "created from a
+            different device" is combined only with ``ignore_mismatch`` True; conflicting entries are skipped."""
+            if input_cache._tag.split("|")[0] != self._tag.split("|")[0]:
+                return False
             if input_cache._tag != self._tag and not ignore_mismatch:
                 return False
-            if input_cache._tag == self._tag:
-                for k, v in input_cache._entries.items():
-                    self._entries.setdefault(k, v)
+            for k, v in input_cache._entries.items():
+                self._entries.setdefault(k, v)
             return True
 
         def reset(self):
@@ -265,7 +279,7 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
 
     class IBuilderConfig:
         def __init__(self):
-            self._flags = set()
+            self._flags = {int(trt.BuilderFlag.TF32)}  # "Enabled by default" (10.16 and 11.4 docstrings)
             self._pools = {}
             self._profiles = []
             self.builder_optimization_level = 3
@@ -277,6 +291,9 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
 
         def set_flag(self, flag):
             self._flags.add(int(flag))
+
+        def clear_flag(self, flag):
+            self._flags.discard(int(flag))
 
         def get_flag(self, flag):
             return int(flag) in self._flags
@@ -295,7 +312,7 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
             return len(self._profiles) - 1
 
         def create_timing_cache(self, serialized_timing_cache):
-            tag = f"{version}|sm{gpu.major}{gpu.minor}"
+            tag = device_tag()
             if not serialized_timing_cache:
                 return ITimingCache({}, tag)
             try:
@@ -305,7 +322,7 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
             return ITimingCache(doc["entries"], doc["tag"])
 
         def set_timing_cache(self, cache, ignore_mismatch):
-            if cache._tag != f"{version}|sm{gpu.major}{gpu.minor}" and not ignore_mismatch:
+            if cache._tag != device_tag() and not ignore_mismatch:
                 return False
             self._cache = cache
             return True
@@ -364,7 +381,7 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
                         state.timing_hits += 1
                     else:
                         state.timing_misses += 1
-                        config._cache._entries[key] = 0.01
+                        config._cache._entries[key] = device_tag()
             state.builds += 1
             header = {"version": version, "cc": [gpu.major, gpu.minor], "strongly_typed": network._strongly_typed,
                       "flags": sorted(config._flags), "activation": activation,
@@ -372,7 +389,8 @@ def make_tensorrt(version: str, gpu: FakeGpu) -> types.ModuleType:
                       "inputs": [[t.name, list(t.shape), int(t.dtype)] for t in network._inputs],
                       "outputs": [[t.name, list(t.shape), int(t.dtype)] for t in network._outputs]}
             head = json.dumps(header).encode()
-            return memoryview(MAGIC + len(head).to_bytes(4, "little") + head + network._onnx)
+            body = tf32_onnx(network._onnx) if int(trt.BuilderFlag.TF32) in config._flags else network._onnx
+            return memoryview(MAGIC + len(head).to_bytes(4, "little") + head + body)
 
     # -- runtime, engine, execution context ---------------------------------------------------------------
     class ICudaEngine:

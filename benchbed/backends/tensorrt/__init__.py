@@ -13,6 +13,7 @@ from pathlib import Path
 
 from benchbed.backends import register
 from benchbed.backends.base import BackendBase, BackendOptions, Capabilities
+from benchbed.backends.gpu_libraries import unloadable_library
 from benchbed.backends.gpu_presence import cuda_python_gpus
 from benchbed.backends.tensorrt.options import TrtOptions
 
@@ -40,8 +41,12 @@ class TensorRTBackend(BackendBase):
         if not usable:
             return usable, why
         try:
-            import tensorrt as trt
+            import tensorrt as trt  # imports tensorrt_libs, which loads libnvinfer & co. from site-packages
         except Exception as exc:  # the bindings wheel without its libraries fails here
+            soname = unloadable_library(exc)
+            if soname:
+                return False, (f"{soname} not loadable (TensorRT's libraries, tensorrt-cu13-libs: pip install "
+                               f"'benchbed[tensorrt]'): TensorRT does not import: {exc}")
             return False, f"TensorRT does not import: {type(exc).__name__}: {exc}"
         return True, f"TensorRT {trt.__version__}, {why}"
 

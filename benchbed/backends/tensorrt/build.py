@@ -114,6 +114,8 @@ class BuildReport:
     timing_cache_loaded_bytes: int | None = None
     timing_cache_saved_bytes: int | None = None
     legacy_flags: list[str] = field(default_factory=list)
+    tf32: bool = False  # BuilderFlag.TF32 as the engine was built
+    timing_cache_merged: bool | None = None  # the file's entries were merged in (None: nothing on disk)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -155,6 +157,43 @@ def _precision_flags(trt: Any, config: Any, precision: str, options: TrtOptions)
     return set_flags
 
 
+def _tf32(trt: Any, config: Any, options: TrtOptions) -> bool:
+    """Set or clear ``BuilderFlag.TF32`` as the options say; returns whether TF32 is allowed.
+
+    TensorRT 10 and 11 turn TF32 on in every new builder config ("Enabled by default"), so an fp32 engine
+    would round convolution and matrix-product inputs to 10-bit mantissas and miss the fp32 parity bound:
+    benchbed clears it unless ``tf32=on`` asks for it (then the cell is judged by the tf32 bound)."""
+    flag = trt.BuilderFlag.TF32
+    if options.tf32:
+        config.set_flag(flag)
+    else:
+        config.clear_flag(flag)
+    return bool(config.get_flag(flag))
+
+
+def _profile(builder: Any, config: Any, network: Any, shapes: dict[str, list[list[int]]]) -> None:
+    """One optimization profile covering ``shapes``, added to ``config``.
+
+    ``IOptimizationProfile.set_shape`` returns None and raises on shapes that contradict each other (the
+    bindings' docstring says ValueError; 10.16 and 11.4 raise RuntimeError "Shape provided for opt is
+    inconsistent with other shapes."); ``add_optimization_profile`` returns -1 for an invalid profile. Both
+    become one :class:`BuildFailed` naming the input and its shapes, before the builder runs."""
+    profile = builder.create_optimization_profile()
+    for i in range(network.num_inputs):
+        name = network.get_input(i).name
+        if name not in shapes:
+            raise BuildFailed(f"network input {name!r} missing from the ONNX inputs {sorted(shapes)}")
+        low, opt, high = (tuple(s) for s in shapes[name])
+        try:
+            profile.set_shape(name, low, opt, high)
+        except (RuntimeError, ValueError, TypeError) as exc:
+            raise BuildFailed(f"TensorRT refused the optimization profile of {name} (min {low}, opt {opt}, "
+                              f"max {high}): {exc}") from None
+    if config.add_optimization_profile(profile) < 0:
+        raise BuildFailed(f"TensorRT refused the optimization profile {shapes} (add_optimization_profile "
+                          "returned -1: invalid profile)")
+
+
 def build_engine(onnx_path: Path, precision: str, shapes: dict[str, list[list[int]]], options: TrtOptions,
                  cache_path: Path | None) -> tuple[bytes, BuildReport]:
     """The serialized engine for ``onnx_path``; raises OnnxParseError / BuildOutOfMemory / BuildFailed."""
@@ -173,13 +212,8 @@ def build_engine(onnx_path: Path, precision: str, shapes: dict[str, list[list[in
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, options.workspace_mib * _MIB)
     config.builder_optimization_level = options.opt_level
     report.legacy_flags = _precision_flags(trt, config, precision, options)
-    profile = builder.create_optimization_profile()
-    for i in range(network.num_inputs):
-        name = network.get_input(i).name
-        if name not in shapes:
-            raise BuildFailed(f"network input {name!r} missing from the ONNX inputs {sorted(shapes)}")
-        profile.set_shape(name, *[tuple(s) for s in shapes[name]])
-    config.add_optimization_profile(profile)
+    report.tf32 = _tf32(trt, config, options)
+    _profile(builder, config, network, shapes)
     if cache_path is not None:
         _, report.timing_cache_loaded_bytes = timing_cache.attach(config, cache_path)
     try:
@@ -195,7 +229,7 @@ def build_engine(onnx_path: Path, precision: str, shapes: dict[str, list[list[in
             raise _oom(options, detail)
         raise BuildFailed(f"TensorRT engine build failed: {detail}")
     if cache_path is not None:
-        report.timing_cache_saved_bytes = timing_cache.save(config, cache_path)
+        report.timing_cache_saved_bytes, report.timing_cache_merged = timing_cache.save(config, cache_path)
     report.warnings = logger.warnings(since)[:20]
     report.seconds = time.perf_counter() - started
     return bytes(serialized), report

@@ -32,7 +32,10 @@ class TensorRTRunner:
             notes=("samples: wall clock around infer (host latency, stream synchronized); GPU compute time by "
                    f"CUDA events in device_samples_ms; CUDA graph {'on' if self.options.cuda_graph else 'off'}; "
                    f"host<->device copies {'inside' if self.options.copies_included else 'outside'} the timed region"))
-        self.details: dict = {"options": self.options.to_dict(), "precision": self.precision}
+        # fp32 layers compute in fp32 unless tf32=on (BuilderFlag.TF32 cleared otherwise): the worker widens the
+        # parity bound to the tf32 one, with its reason, only when TF32 was asked for
+        self.details: dict = {"options": self.options.to_dict(), "precision": self.precision,
+                              "compute_precision": "tf32" if self.options.tf32 else self.precision}
         self._device_ms: list[float] = []
         self._buffers: list[Any] = []
         self._host: dict = {}

@@ -3,6 +3,12 @@
 Loading and saving each hold the lock briefly (not the whole build, so builds still run in parallel);
 saving merges what another process wrote meanwhile (``ITimingCache.combine``) before replacing the file
 atomically, so no build's measurements are lost and no reader ever sees a half-written cache.
+
+Both calls pass ``ignore_mismatch=False``. TensorRT's docstring (10.16 and 11.4): for ``set_timing_cache``
+True "skips strict verification and allows loading cache created from a different device"; for ``combine``
+True is what lets entries "from a different device" in, and a cache from another TensorRT version is never
+combined ("combine will be skipped and return false"). Timings measured on another GPU must not steer this
+GPU's tactic choice, so a file written elsewhere is neither loaded nor merged: it is replaced.
 """
 
 from __future__ import annotations
@@ -56,16 +62,18 @@ def cache_path(folder: Path, trt_version: str, compute_capability: str) -> Path:
     return folder / f"timing-trt{trt_version}-sm{compute_capability.replace('.', '')}.cache"
 
 
-def save(config: Any, path: Path) -> int:
+def save(config: Any, path: Path) -> tuple[int, bool | None]:
     """Merge the file's current contents into the config's (build-updated) timing cache and write it back
-    atomically; returns bytes written."""
+    atomically; returns (bytes written, merged): merged is None when the file was empty or absent, False when
+    TensorRT refused to combine it (another device or version wrote it: it is replaced, not merged)."""
     cache = config.get_timing_cache()
+    merged = None
     with locked(path):
         on_disk = _read(path)
         if on_disk:
             other = config.create_timing_cache(on_disk)
-            if other is not None:
-                cache.combine(other, True)  # ignore_mismatch: entries from another device are skipped
+            # ignore_mismatch=False: a cache from another device is refused (False), not merged
+            merged = bool(other is not None and cache.combine(other, False))
         data = bytes(cache.serialize())
         atomic_write_bytes(path, data)
-    return len(data)
+    return len(data), merged
