@@ -139,3 +139,21 @@ def test_without_options_trtexec_runs_with_its_own_defaults_and_says_so(monkeypa
     result = run_trtexec(tiny_onnx(tmp_path / "fp32.onnx"), "images", [1, 3, 8, 8])
     assert result["matched"] is False and result["flags"] == [] and result["dialect"] is None
     assert result["compare_ms"] == pytest.approx(0.551025)
+
+
+@pytest.mark.parametrize("major", [10, 11])
+def test_selftest_compares_trtexec_on_the_cells_options_and_gpu_time(monkeypatch, tmp_path, major):
+    """trtexec's "Latency" differs by version; the selftest passes the cell's options in that version's flags
+    and sets trtexec's GPU compute median beside the cell's CUDA-event median."""
+    from benchbed.analysis.selftest import trtexec_beside
+
+    tiny_onnx(tmp_path / "models" / "b0" / "fp32.onnx")
+    bin_dir = _stand_in(monkeypatch, tmp_path, major)
+    document = {"backend": {"options": {"extra": {"cuda_graph": "on"}}, "details": {"tensorrt": VERSIONS[major]}}}
+    row = trtexec_beside(tmp_path / "models", document)
+    assert row["trtexec_compare_ms"] == pytest.approx(0.551025)  # GPU compute time, not "Latency"
+    assert row["trtexec_flags"] and row["trtexec_version"] == VERSIONS[major]
+    args = (bin_dir / "args").read_text().split()
+    assert ("--useCudaGraph" in args) if major == 10 else ("--noCudaGraph" not in args)
+    other = dict(document, backend={**document["backend"], "details": {"tensorrt": "9.0.0"}})
+    assert trtexec_beside(tmp_path / "models", other)["trtexec_compare_ms"] is None  # another major: not compared

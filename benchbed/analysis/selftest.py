@@ -52,10 +52,11 @@ def selftest(resolution: int = 64) -> list[dict]:
         store = Store(f"{tmp}/store.sqlite")
         try:
             run_id, _ = open_run(store, config, environment(), False, None)
-            for document in run_sweep(config, store, run_id):
-                rows[document["cell"]["backend"]].update(check_document(document))
+            documents = {d["cell"]["backend"]: d for d in run_sweep(config, store, run_id)}
+            for backend, document in documents.items():
+                rows[backend].update(check_document(document))
             if rows.get("tensorrt", {}).get("status") == "PASS":
-                rows["tensorrt"].update(trtexec_beside(Path(tmp) / "models"))
+                rows["tensorrt"].update(trtexec_beside(Path(tmp) / "models", documents["tensorrt"]))
         finally:
             store.close()
     return list(rows.values())
@@ -66,18 +67,34 @@ def failed(rows: list[dict]) -> bool:
     return any(row["status"] == "FAIL" for row in rows)
 
 
-def trtexec_beside(models: Path) -> dict:
-    """trtexec's median latency (and GPU compute time) on the selftest's ONNX, for the tensorrt row."""
+def trtexec_beside(models: Path, document: dict | None = None) -> dict:
+    """trtexec on the selftest's ONNX, for the tensorrt row, on the same semantics as benchbed's cell.
+
+    trtexec's "Latency" means different things by version (10.x includes host<->device copies; 11.x turned
+    them off and CUDA graphs on), so with the cell's ``document`` trtexec gets the cell's own options in its
+    version's flags and its GPU compute median is compared with the cell's CUDA-event median
+    (``trtexec_compare_ms`` beside ``device_p50_ms``). A trtexec of another TensorRT major than the one
+    benchbed ran is marked not comparable."""
     if shutil.which("trtexec") is None:
         return {"trtexec": "not on PATH"}
     from benchbed.backends.tensorrt.build import profile_shapes
+    from benchbed.backends.tensorrt.options import TrtOptions
     from benchbed.backends.tensorrt.trtexec import run_trtexec
 
     onnx_path = next(models.glob("*/fp32.onnx"), None)
     if onnx_path is None:
         return {"trtexec": "no fp32 ONNX found"}
     name, (shape, _, _) = next(iter(profile_shapes(onnx_path, 1).items()))
-    result = run_trtexec(onnx_path, name, shape)
-    return {"trtexec_median_ms": result.get("median_ms"),
-            "trtexec_gpu_compute_median_ms": result.get("gpu_compute_median_ms"),
-            "trtexec": result.get("error") or result["command"]}
+    options = TrtOptions.from_extra(document["backend"]["options"]["extra"]) if document else None
+    result = run_trtexec(onnx_path, name, shape, options=options, precision="fp32")
+    row = {"trtexec_median_ms": result.get("median_ms"),
+           "trtexec_gpu_compute_median_ms": result.get("gpu_compute_median_ms"),
+           "trtexec_compare_ms": result.get("compare_ms") if result.get("matched") else None,
+           "trtexec_flags": result.get("flags"), "trtexec_version": result.get("trtexec_version"),
+           "trtexec": result.get("error") or result["command"]}
+    ran = str(((document or {}).get("backend", {}).get("details") or {}).get("tensorrt") or "")
+    theirs = str(result.get("trtexec_version") or "")
+    if ran and theirs and ran.split(".")[0] != theirs.split(".")[0]:
+        row["trtexec_compare_ms"] = None
+        row["trtexec"] += f" (not comparable: trtexec is TensorRT {theirs}, benchbed ran {ran})"
+    return row

@@ -191,7 +191,8 @@ def selftest_table(rows: list[dict], resolution: int) -> Table:
 
     return plain_table(
         f"benchbed selftest (EfficientNet-B0 at width 0.5, {resolution} px, fp32)",
-        ("backend", "result", "parity rel err", "p50 ms", "GPU p50 ms", "trtexec median ms", "notes"),
+        ("backend", "result", "parity rel err", "p50 ms", "GPU p50 ms", "trtexec GPU median ms (same options)",
+         "notes"),
         ([r["backend"], r["status"], "-" if r.get("parity") is None else f"{r['parity']:.1e}", ms(r.get("p50_ms")),
-          ms(r.get("device_p50_ms")), ms(r.get("trtexec_median_ms")),
+          ms(r.get("device_p50_ms")), ms(r.get("trtexec_compare_ms")),
           r["why"] + (f"; trtexec: {r['trtexec']}" if r.get("trtexec") else "")] for r in rows))
