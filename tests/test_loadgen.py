@@ -132,3 +132,21 @@ def test_an_undersized_offline_query_is_resized_and_rerun(monkeypatch, tmp_path)
     options = lgrun.LoadGenOptions(scenario="mlperf-singlestream")  # other scenarios are never rerun
     result = lgrun.run_loadgen(None, 32, options, tmp_path, expected_latency_ms=10.0)
     assert calls == [None] and not result["valid"] and result["attempts"] == 1
+
+
+def test_server_search_has_a_ceiling_and_stops_when_the_load_is_not_issued():
+    """The null backend's capacity estimate is millions of QPS; the search grew a worker to 10.9 GB. It now
+    stops at --max-qps, and a trial whose completed rate falls short of its target bounds it like an INVALID one."""
+    from benchbed.scenarios.mlperf.server_search import KEEP_UP, search_max_qps
+
+    asked = []
+
+    def trial(qps):
+        asked.append(qps)
+        return {"valid": True, "reasons": [], "throughput_sps": qps if qps <= 400 else qps * (KEEP_UP - 0.2)}
+
+    result = search_max_qps(trial, start_qps=100, min_qps=1, max_qps=100_000, precision=0.05, max_trials=12)
+    assert max(asked) <= 800 and result.best_qps is not None and 400 <= result.best_qps < 800
+    assert "fell below 90% of the target" in result.note
+    capped = search_max_qps(lambda qps: {"valid": True, "reasons": [], "throughput_sps": qps}, 100, 1, 250)
+    assert capped.best_qps == 250 and "--max-qps" in capped.note

@@ -124,6 +124,7 @@ def test_sigkill_mid_sweep_keeps_cells_and_resume_measures_only_the_rest(tmp_pat
     (["--max-seconds", "inf"], "must be a finite number"),
     (["--warmup", "50", "--max-seconds", "10"], "must not exceed --max-seconds"),
     (["--cell-timeout", "nan"], "--cell-timeout must be > 0"),
+    (["--max-qps", "nan"], "--max-qps must be a finite number > 0"),
     (["--quick", "--strict"], "exclude each other"),
     (["--max-batch", "0"], "--max-batch"),
     (["--precision", "fp8"], "unknown precision"),

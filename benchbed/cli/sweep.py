@@ -76,6 +76,7 @@ def sweep(
     sla_p99: Annotated[Optional[str], typer.Option("--sla-p99", help="mlperf-server latency SLA, e.g. 20ms.")] = None,
     sla_percentile: Annotated[Optional[float], typer.Option("--sla-percentile", help="SLA percentile (99).")] = None,
     max_queue_delay: Annotated[float, typer.Option("--max-queue-delay", help="MLPerf batcher wait, ms.")] = 2.0,
+    max_qps: Annotated[float, typer.Option("--max-qps", help="mlperf-server: the QPS search's ceiling.")] = 20000.0,
     backend_option: Annotated[Optional[list[str]], typer.Option("--backend-option", help=BACKEND_OPTION_HELP)] = None,
     executor: Annotated[str, typer.Option("--executor", help="local (worker processes) or ray.")] = "local",
     address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (default: a local one).")] = None,
@@ -107,6 +108,7 @@ def sweep(
                          backend_extra=route_options(key_value_pairs(backend_option or []), chosen.split(",")),
                          sla_ms=milliseconds(sla_p99, "--sla-p99") if sla_p99 is not None else None,
                          sla_percentile=sla_percentile, max_queue_delay_ms=max_queue_delay, loadgen_strict=strict,
+                         max_qps=max_qps,
                          hardware=csv_list(hardware, "--hardware") if hardware else [])
     validate_config(config)
     options = RunOptions(db=db, resume=resume, run_id=run_id, executor=executor, address=address,

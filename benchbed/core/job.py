@@ -34,6 +34,7 @@ class MlperfSettings:
     log_dir: str = ""
     search_precision: float = 0.05
     max_trials: int = 12
+    max_qps: float = 20000.0  # the server search's ceiling (LoadGen's query schedule grows with the rate)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ class SweepConfig:
     sla_percentile: float | None = None
     max_queue_delay_ms: float = 2.0
     loadgen_strict: bool = False
+    max_qps: float = 20000.0  # MLPerf server: the QPS search's ceiling
     hardware: list = field(default_factory=list)  # Ray: node types to measure on (each cell once per type)
     models_dir: str = "models"
     reports_dir: str = "reports"
@@ -43,6 +44,8 @@ class SweepConfig:
         for key in ("models_dir", "reports_dir", "cell_timeout"):
             data.pop(key)
         data["extra"] = {}  # a field that was never set, since removed: kept in the hash so older runs resume
+        if self.max_qps == SweepConfig.max_qps:
+            data.pop("max_qps")  # added later: a default value leaves the hash (and so --resume) as it was
         return data
 
     def sha(self) -> str:
@@ -93,6 +96,8 @@ def validate_config(config: SweepConfig) -> None:
         raise ConfigError("sla_ms", f"must be > 0, got {config.sla_ms:g} ms")
     if config.sla_percentile is not None and not 50 <= config.sla_percentile < 100:
         raise ConfigError("sla_percentile", f"must be in [50, 100), got {config.sla_percentile:g}")
+    if not (math.isfinite(config.max_qps) and config.max_qps > 0):
+        raise ConfigError("max_qps", f"must be a finite number > 0, got {config.max_qps:g}")
     if not (math.isfinite(config.max_queue_delay_ms) and config.max_queue_delay_ms >= 0):
         raise ConfigError("max_queue_delay_ms", f"must be >= 0 ms, got {config.max_queue_delay_ms:g}")
     for scenario in scenarios:

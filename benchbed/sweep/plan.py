@@ -65,7 +65,7 @@ def make_job(config: SweepConfig, spec, precision: str, cell: Cell, run_id: str,
         mlperf=MlperfSettings(duration_ms=int(max(config.profile.min_seconds, 1.0) * 1000),
                               strict=config.loadgen_strict, sla_ms=config.sla_ms,
                               percentile=config.sla_percentile / 100 if config.sla_percentile else None,
-                              max_queue_delay_ms=config.max_queue_delay_ms,
+                              max_queue_delay_ms=config.max_queue_delay_ms, max_qps=config.max_qps,
                               log_dir=str(path_inside(Path(config.reports_dir), run_id, "loadgen", log_name))),
         network_info=spec.summary(),
     )

@@ -171,8 +171,10 @@ class MLPerf:
             trials.append(summary)
             return summary
 
-        result = search_max_qps(trial, start_qps=capacity / 2, min_qps=max(capacity / 32, 0.05),
-                                max_qps=capacity * 2, precision=spec.search_precision, max_trials=spec.max_trials,
+        ceiling = min(capacity * 2, spec.max_qps)  # the null backend's "capacity" is millions of QPS
+        result = search_max_qps(trial, start_qps=min(capacity / 2, ceiling), min_qps=min(max(capacity / 32, 0.05),
+                                                                                      ceiling),
+                                max_qps=ceiling, precision=spec.search_precision, max_trials=spec.max_trials,
                                 service_ms=single_ms, sla_ms=options.sla_ms)
         summary = result.best or (trials[-1] if trials else _unmeasured_summary(single_ms, result.note))
         return {"summary": summary, "options": options.to_dict(), "probe_ms": probes,

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 Trial = Callable[[float], dict]  # target QPS -> run_loadgen summary
+#: A trial whose completed samples per second fall below this share of its target did not run at that load
+#: (LoadGen's issue rate or the SUT could not keep up): it bounds the search like an INVALID one.
+KEEP_UP = 0.9
 
 
 @dataclass
@@ -35,10 +38,15 @@ def search_max_qps(trial: Trial, start_qps: float, min_qps: float, max_qps: floa
         return SearchResult(None, None, trials, False, f"cannot meet the SLA at any load: one inference takes "
                                                        f"{service_ms:.3g} ms > {sla_ms:g} ms")
 
+    lagging: list[float] = []  # targets LoadGen could not issue: higher ones would only cost memory and time
+
     def run(qps: float) -> bool:
         summary = trial(qps)
         summary = dict(summary, target_qps=qps)
         trials.append(summary)
+        if summary["valid"] and summary.get("throughput_sps", qps) < KEEP_UP * qps:
+            lagging.append(qps)
+            return False
         return bool(summary["valid"])
 
     low: float | None = None  # highest VALID
@@ -67,6 +75,8 @@ def search_max_qps(trial: Trial, start_qps: float, min_qps: float, max_qps: floa
     if low is None:
         return SearchResult(None, None, trials, False, "no VALID load found within the trial budget")
     best = max((t for t in trials if t["valid"] and t["target_qps"] == low), key=lambda t: t["throughput_sps"])
-    note = (f"every load tried was VALID, up to the search's ceiling of {max_qps:.4g} QPS" if high is None
-            else f"between {low:.4g} (VALID) and {high:.4g} (INVALID) QPS")
+    note = (f"every load tried was VALID, up to the search's ceiling of {max_qps:.4g} QPS (--max-qps)"
+            if high is None else f"between {low:.4g} (VALID) and {high:.4g} (INVALID) QPS")
+    if lagging:
+        note += f"; at {min(lagging):.4g} QPS the samples completed fell below {KEEP_UP:.0%} of the target"
     return SearchResult(low, best, trials, True, note)
