@@ -215,3 +215,16 @@ def test_bad_input_is_one_line_exit_2(world, bad_inputs, weights, val, needle):
     assert result.returncode == 2, (result.stdout, result.stderr)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr, result.stderr
+
+
+def test_user_text_written_to_csv_cannot_become_a_spreadsheet_formula(tmp_path):
+    import csv
+
+    from benchbed.accuracy.evaluate import append_csv
+
+    path = append_csv(tmp_path / "acc.csv", {"network": "efficientnet_b0", "precision": "fp32",
+                                             "weights": "=cmd|' /C calc'!A0", "top1": 77.1, "top5": 93.3,
+                                             "images": 10, "source": "@SUM(1+1)"})
+    row = next(csv.DictReader(path.open()))
+    assert row["weights"] == "'=cmd|' /C calc'!A0" and row["source"] == "'@SUM(1+1)"
+    assert row["top1"] == "77.1"  # numbers untouched

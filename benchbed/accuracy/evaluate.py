@@ -156,6 +156,18 @@ def evaluate(
                           str(val_dir), transform, tuple(notes))
 
 
+#: A cell a spreadsheet would run as a formula starts with one of these (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """Text from the user (a --weights-tag, a folder name) that a spreadsheet would run as a formula gets a
+    leading apostrophe, the usual neutraliser; numbers are written as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def append_csv(path: str | Path, row: dict) -> Path:
     """Append ``row`` to ``path``, writing the header first when the file is new or empty."""
     path = Path(path)
@@ -177,7 +189,7 @@ def append_csv(path: str | Path, row: dict) -> Path:
             writer = csv.DictWriter(f, fieldnames=CSV_HEADER, lineterminator="\n")
             if not exists:
                 writer.writeheader()
-            writer.writerow(row)
+            writer.writerow({key: spreadsheet_safe(value) for key, value in row.items()})
     except OSError as exc:
         raise BenchbedError(f"cannot write --out {path}: {exc.strerror or exc}") from None
     return path
