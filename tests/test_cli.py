@@ -178,3 +178,14 @@ def test_output_problems_are_one_line_not_a_traceback(tmp_path):
                             stderr=subprocess.PIPE, text=True, cwd=CLI_CWD, timeout=120, stdin=subprocess.DEVNULL,
                             close_fds=True, preexec_fn=lambda: __import__("os").close(1))
     assert closed.returncode in (0, 2) and "Traceback" not in closed.stderr, closed.stderr
+
+
+@pytest.mark.parametrize("args,line", [
+    (["history", "--min-effect", "-1", "--db", "none.sqlite"],
+     "benchbed: error: --min-effect must be a fraction in [0, 1), e.g. 0.05, got -1"),
+    (["abtest", "--base-python", "/usr/bin/python3", "--sweep-args", '--phi "0'],
+     "benchbed: error: --sweep-args '--phi \"0' cannot be split into arguments: No closing quotation"),
+])
+def test_careless_values_are_one_line_errors(args, line):
+    result = run_cli(*args)
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [line], result.stderr

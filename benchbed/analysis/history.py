@@ -7,12 +7,14 @@ a step that lasts, not a single spike (a spike cannot fill a segment of three ru
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from benchbed.core.cell import cell_key
-from benchbed.core.errors import UnknownChoiceError
+from benchbed.core.errors import ConfigError, UnknownChoiceError
 from benchbed.core.result import memory_bytes
 from benchbed.sweep.store import Store
 
@@ -102,11 +104,18 @@ def change_points(points: list[Point], min_size: int = 3, alpha: float = 0.01, m
     return sorted(found)
 
 
+def check_trend_options(metric: str, min_effect: float) -> None:
+    """A known metric, and a minimum effect that is a finite fraction in [0, 1) (-1 or nan matched anything)."""
+    if metric not in METRICS:
+        raise UnknownChoiceError("metric", metric, METRICS)
+    if not (math.isfinite(min_effect) and 0 <= min_effect < 1):
+        raise ConfigError("min_effect", f"must be a fraction in [0, 1), e.g. 0.05, got {min_effect:g}")
+
+
 def trends(store: Store, metric: str = "p50", filters: dict | None = None, min_size: int = 3,
            min_effect: float = 0.05) -> list[Trend]:
     """Every cell matching ``filters`` across all runs, oldest first, with its change points."""
-    if metric not in METRICS:
-        raise UnknownChoiceError("metric", metric, METRICS)
+    check_trend_options(metric, min_effect)
     value_of = METRICS[metric]
     by_key: dict[str, Trend] = {}
     for run in store.iter_runs():

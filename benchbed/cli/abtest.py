@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from benchbed.core.errors import ConfigError
 from benchbed.cli.app import app, say
 from benchbed.cli.compare import COMPARE_FORMATS, FailOnOpt, emit_comparison, fail_on_verdicts
 from benchbed.cli.options import CompareFormat, choose_format
@@ -32,7 +33,11 @@ def abtest(
     from benchbed.analysis.compare import Thresholds
 
     choose_format(output_format, COMPARE_FORMATS)
-    test = ABTest(base_python, current_python or Path(sys.executable), tuple(shlex.split(sweep_args)), rounds, work)
+    try:
+        words = tuple(shlex.split(sweep_args))
+    except ValueError as exc:  # shlex: "No closing quotation", "No escaped character"
+        raise ConfigError("sweep_args", f"{sweep_args!r} cannot be split into arguments: {exc}") from None
+    test = ABTest(base_python, current_python or Path(sys.executable), words, rounds, work)
     thresholds = Thresholds(latency=min_effect, throughput=min_effect, memory=0.10, alpha=alpha)
     verdicts = fail_on_verdicts(fail_on)
     rows = run_abtest(test, thresholds, lambda index, side: say(f"round {index + 1}/{rounds}: {side}"))

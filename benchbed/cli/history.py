@@ -26,12 +26,13 @@ def history(
     output_format: FormatOpt = OutputFormat.table,
 ) -> None:
     """A cell's trend across the stored runs, with step changes (change points), not single spikes."""
-    from benchbed.analysis.history import plot_trends, trends
+    from benchbed.analysis.history import check_trend_options, plot_trends, trends
     from benchbed.report.terminal import history_table
     from benchbed.sweep import Store
 
     filters = {k: v for k, v in (("network", network), ("backend", backend), ("precision", precision),
                                  ("scenario", scenario), ("batch", batch)) if v is not None}
+    check_trend_options(metric, min_effect)  # before the store: a bad value is the user's first problem
     store = Store(require_store(db))
     try:
         found = trends(store, metric, filters, min_effect=min_effect)
