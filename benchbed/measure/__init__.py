@@ -1,1 +1,2 @@
-"""Timing profiles and loop (``timing``), statistics (``stats``), validity rules (``validity``)."""
+"""Measuring: timing profiles and loop (``timing``), statistics from raw samples (``stats``), validity rules
+(``validity``), and what is recorded around a measurement (``trackers``). Knows no models."""
