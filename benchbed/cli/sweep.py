@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from benchbed.cli.app import app, err_console, print_results, say
-from benchbed.cli.options import (AlphaOpt, BetaOpt, DbOpt, DepthOpt, FormatOpt, GammaOpt, ModeOpt, OutputFormat,
+from benchbed.cli.options import (AlphaOpt, BaselineOpt, BetaOpt, DbOpt, DepthOpt, FormatOpt, GammaOpt, ModeOpt, OutputFormat,
                                   PhiOpt, ReportsOpt, ResOpt, WidthOpt, csv_list, key_value_pairs, milliseconds,
                                   specs)
 from benchbed.core.errors import BenchbedError
@@ -54,6 +54,7 @@ def sweep(
     width: WidthOpt = None,
     depth: DepthOpt = None,
     resolution: ResOpt = None,
+    baseline: BaselineOpt = "efficientnet-b0",
     backend: Annotated[str, typer.Option("--backend", help="auto, or backends `benchbed info` lists (comma list).")] =
         "auto",
     precision: Annotated[str, typer.Option("--precision", help="Comma list of fp32, fp16, int8, int8-nncf.")] = "fp32",
@@ -94,13 +95,15 @@ def sweep(
         raise BenchbedError("--quick and --strict exclude each other")
     profile = timing_profile("quick" if quick else "strict" if strict else "default", warmup_seconds=warmup_seconds,
                              min_seconds=min_seconds, min_iterations=min_iterations, max_seconds=max_seconds)
-    networks = specs(phi, mode, alpha, beta, gamma, width, depth, resolution)
+    networks = specs(phi, mode, alpha, beta, gamma, width, depth, resolution, baseline)
     backends, precisions = csv_list(backend, "--backend"), csv_list(precision, "--precision")
     check_precisions(precisions, backends)
     chosen, skipped = resolve_backends(backends)
     overrides = {k: v for k, v in (("width", width), ("depth", depth), ("resolution", resolution)) if v is not None}
+    custom = networks[0].custom_baseline if networks else None
     config = SweepConfig(phis=[s.scaling.phi for s in networks], mode=mode, alpha=alpha, beta=beta, gamma=gamma,
-                         overrides=overrides, backend=chosen, precisions=precisions,
+                         baseline=networks[0].baseline if networks else "efficientnet-b0",
+                         baseline_doc=custom.to_dict() if custom is not None else None, overrides=overrides, backend=chosen, precisions=precisions,
                          scenarios=csv_list(scenario, "--scenario"), profile=profile, max_batch=max_batch,
                          threads=threads, io_binding=io_binding, cell_timeout=cell_timeout, models_dir=str(models),
                          reports_dir=str(reports),

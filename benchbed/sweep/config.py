@@ -36,12 +36,17 @@ class SweepConfig:
     hardware: list = field(default_factory=list)  # Ray: node types to measure on (each cell once per type)
     models_dir: str = "models"
     reports_dir: str = "reports"
+    baseline: str = "efficientnet-b0"  # a registered baseline's name, or a user baseline's own name
+    baseline_doc: dict | None = None  # a user's baseline (YAML) as content: workers rebuild it from this
 
     def identity(self) -> dict:
         """The fields that make two sweeps the same sweep (paths and timeouts excluded)."""
         data = asdict(self)
         for key in ("models_dir", "reports_dir", "cell_timeout"):
             data.pop(key)
+        for key, default in (("baseline", "efficientnet-b0"), ("baseline_doc", None)):
+            if data[key] == default:
+                data.pop(key)  # B0 sweeps hash as they did before these fields, so older runs resume
         data["extra"] = {}  # a field that was never set, since removed: kept in the hash so older runs resume
         return data
 

@@ -32,8 +32,8 @@ class Group:
 def groups(config: SweepConfig) -> list[Group]:
     from benchbed.networks import NetworkRecipe
 
-    specs = [NetworkRecipe(phi, config.mode, config.alpha, config.beta, config.gamma, dict(config.overrides)).spec()
-             for phi in config.phis]
+    specs = [NetworkRecipe(phi, config.mode, config.alpha, config.beta, config.gamma, dict(config.overrides),
+                           config.baseline, config.baseline_doc).spec() for phi in config.phis]
     return [Group(spec, backend, precision, scenario, hardware) for spec in specs
             for backend in config.backends for precision in config.precisions
             for scenario in config.scenarios for hardware in (config.hardware or [None])]
