@@ -38,13 +38,14 @@ class SweepConfig:
     reports_dir: str = "reports"
     baseline: str = "efficientnet-b0"  # a registered baseline's name, or a user baseline's own name
     baseline_doc: dict | None = None  # a user's baseline (YAML) as content: workers rebuild it from this
+    onnx: list = field(default_factory=list)  # a user's ONNX files (artifacts.user_onnx.OnnxModel.to_dict())
 
     def identity(self) -> dict:
         """The fields that make two sweeps the same sweep (paths and timeouts excluded)."""
         data = asdict(self)
         for key in ("models_dir", "reports_dir", "cell_timeout"):
             data.pop(key)
-        for key, default in (("baseline", "efficientnet-b0"), ("baseline_doc", None)):
+        for key, default in (("baseline", "efficientnet-b0"), ("baseline_doc", None), ("onnx", [])):
             if data[key] == default:
                 data.pop(key)  # B0 sweeps hash as they did before these fields, so older runs resume
         data["extra"] = {}  # a field that was never set, since removed: kept in the hash so older runs resume
@@ -82,11 +83,27 @@ def check_precisions(precisions: list[str], backends: list[str]) -> None:
             raise BenchbedError(f"--precision {name} cannot run on {', '.join(refused)}: {rule.why_refused}")
 
 
+def check_user_onnx(precisions: list[str], backends: list[str]) -> None:
+    """User ONNX files run on backends that read ONNX files, at fp32 (the transforms assume benchbed's exports)."""
+    from benchbed.backends import get_backend
+
+    for name in backends:
+        if not get_backend(name).capabilities.reads_onnx:
+            raise BenchbedError(f"--backend {name} cannot run an ONNX file (it runs benchbed's torch module); "
+                                "choose onnxruntime, openvino or null for --onnx")
+    other = [p for p in precisions if p != "fp32"]
+    if other:
+        raise BenchbedError(f"--precision {other[0]} with --onnx: benchbed's fp16/int8 transforms assume its own "
+                            "exported image networks; measure user files at fp32")
+
+
 def validate_config(config: SweepConfig) -> None:
     """Every check a sweep needs before its first cell; each failure is one line naming the option."""
     from benchbed.scenarios import get_scenario
 
     check_precisions(config.precisions, config.backends)
+    if config.onnx:
+        check_user_onnx(config.precisions, config.backends)
     scenarios = [get_scenario(name) for name in config.scenarios]
     if config.max_batch < 1:
         raise BenchbedError(f"--max-batch must be >= 1, got {config.max_batch}")

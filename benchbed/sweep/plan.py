@@ -32,8 +32,11 @@ class Group:
 def groups(config: SweepConfig) -> list[Group]:
     from benchbed.networks import NetworkRecipe
 
-    specs = [NetworkRecipe(phi, config.mode, config.alpha, config.beta, config.gamma, dict(config.overrides),
-                           config.baseline, config.baseline_doc).spec() for phi in config.phis]
+    from benchbed.artifacts.user_onnx import OnnxModel
+
+    specs: list = [NetworkRecipe(phi, config.mode, config.alpha, config.beta, config.gamma, dict(config.overrides),
+                                 config.baseline, config.baseline_doc).spec() for phi in config.phis]
+    specs += [OnnxModel.from_dict(doc) for doc in config.onnx]  # a user's ONNX files measured as networks
     return [Group(spec, backend, precision, scenario, hardware) for spec in specs
             for backend in config.backends for precision in config.precisions
             for scenario in config.scenarios for hardware in (config.hardware or [None])]
@@ -54,10 +57,15 @@ def make_job(config: SweepConfig, spec, precision: str, cell: Cell, run_id: str,
     from benchbed.artifacts.precision import get_precision
     from benchbed.networks import NetworkRecipe
 
+    from benchbed.artifacts.user_onnx import OnnxModel
+
     log_name = cell.key().replace("|", "__").replace("@", "_")
+    user = isinstance(spec, OnnxModel)
     return Job(
         cell=cell, order=order, resolution=spec.resolution, profile=config.profile.to_dict(),
-        export=ExportRecipe(NetworkRecipe.of(spec).to_dict(), precision, config.models_dir),
+        input_shape=list(spec.sample_shape) if user else None,
+        export=ExportRecipe(spec.to_dict() if user else NetworkRecipe.of(spec).to_dict(), precision,
+                            config.models_dir),
         parity_tolerance=get_precision(precision).tolerance,
         backend_options={"threads": config.threads, "io_binding": config.io_binding,
                          "extra": dict(config.backend_extra.get(cell.backend, {}))},
