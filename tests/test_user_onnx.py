@@ -34,16 +34,17 @@ def _resnet(width: int = 8, classes: int = 10):
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, classes)).eval()
 
 
-def _export(path, dynamic_hw: bool = False, size: int = 16):
+def _export(path, dynamic_hw: bool = False, size: int = 16, batch: int | None = 2):
+    """``batch`` None: the exporter's default, every axis fixed at the example's (batch 1)."""
     import torch
 
     model = _resnet()
     axes = {0: "n", 2: "h", 3: "w"} if dynamic_hw else {0: "n"}
+    dynamic = {"dynamic_axes": {"x": axes, "y": {0: "n"}}} if batch else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (torch.randn(2, 3, size, size),), str(path), input_names=["x"],
-                          output_names=["y"], dynamic_axes={"x": axes, "y": {0: "n"}}, opset_version=17,
-                          dynamo=False)
+        torch.onnx.export(model, (torch.randn(batch or 1, 3, size, size),), str(path), input_names=["x"],
+                          output_names=["y"], opset_version=17, dynamo=False, **dynamic)
     return model
 
 
@@ -100,6 +101,15 @@ def test_sweep_a_resnet_written_here_on_onnxruntime_and_openvino(tmp_path):
         assert r["network_info"]["input_shape"] == [3, 24, 24] and r["network_info"]["macs"] > 0
     assert {r["cell"]["batch"] for r in results} >= {1, 2}
     assert (tmp_path / "m" / "onnx" / "tiny_resnet" / "onnx_reference.npy").exists()
+
+
+def test_a_fixed_batch_1_graph_is_measured_at_batch_1_only(tmp_path):
+    _export(tmp_path / "fixed.onnx", batch=None)
+    result = _sweep(tmp_path, "--onnx", str(tmp_path / "fixed.onnx"), "--backend", "onnxruntime",
+                    "--scenario", "offline")
+    assert result.returncode == 0, result.stderr
+    results = json.loads(next((tmp_path / "r").glob("*/results.json")).read_text())["results"]
+    assert [(r["status"], r["cell"]["batch"]) for r in results] == [("ok", 1)]
 
 
 def test_a_folder_of_models_and_a_name(tmp_path):

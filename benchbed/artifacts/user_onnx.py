@@ -208,6 +208,9 @@ def inspect_onnx(path: Path, name: str | None = None, shapes: dict[str, list[int
                             "benchbed feeds float32 or float16 inputs")
     params, macs = count_graph_cost(model, first.name, sample)
     batch_dim = dims[0]
+    if isinstance(batch_dim, int) and batch_dim > 1:
+        raise BenchbedError(f"--onnx {path}: the batch axis of {first.name!r} is fixed at {batch_dim}; benchbed "
+                            "measures batch 1 upwards: export with a dynamic batch axis (or batch 1)")
     return OnnxModel(path=str(path.resolve()), name=name or path.stem, sha256=sha256_file(path),
                      input_name=first.name, output_name=model.graph.output[0].name, sample_shape=sample,
                      input_type=kinds[elem], static_batch=batch_dim if isinstance(batch_dim, int) and batch_dim > 0

@@ -3,7 +3,7 @@ group's next batch as its scenario decides from the results so far, and the :cla
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchbed.core.cell import Cell
@@ -48,7 +48,11 @@ def next_cell(config: SweepConfig, group: Group, done: dict[str, dict]) -> Cell 
 
     by_batch = {int(doc["cell"]["batch"]): doc for doc in done.values()
                 if Cell.from_dict(doc["cell"]).group() == group.key()}
-    batch = get_scenario(group.scenario).next_batch(by_batch, config.limits())
+    limits = config.limits()
+    fixed = getattr(group.spec, "static_batch", None)  # a user's graph whose batch axis is fixed runs only that
+    if fixed:
+        limits = replace(limits, max_batch=min(limits.max_batch, fixed))
+    batch = get_scenario(group.scenario).next_batch(by_batch, limits)
     return None if batch is None else group.cell(batch)
 
 
