@@ -112,6 +112,29 @@ def test_a_fixed_batch_1_graph_is_measured_at_batch_1_only(tmp_path):
     assert [(r["status"], r["cell"]["batch"]) for r in results] == [("ok", 1)]
 
 
+def test_fp16_and_int8_transforms_of_a_users_file(tmp_path):
+    _export(tmp_path / "net.onnx")
+    result = _sweep(tmp_path, "--onnx", str(tmp_path / "net.onnx"), "--backend", "onnxruntime", "--precision",
+                    "fp16,int8", "--scenario", "single-stream")
+    assert result.returncode == 0, result.stderr
+    results = json.loads(next((tmp_path / "r").glob("*/results.json")).read_text())["results"]
+    assert {r["cell"]["precision"] for r in results} == {"fp16", "int8"}
+    assert all(r["status"] == "ok" for r in results), [r.get("error") for r in results]
+    fp16 = next(r for r in results if r["cell"]["precision"] == "fp16")
+    assert fp16["parity"]["passed"], fp16["parity"]  # against onnxruntime fp32 on the user's file
+    assert (tmp_path / "m" / "onnx" / "net" / "fp16.onnx").exists()
+
+
+def test_a_non_image_input_gets_seeded_normal_inputs(tmp_path):
+    _vector_model(tmp_path / "vec.onnx")
+    result = _sweep(tmp_path, "--onnx", str(tmp_path / "vec.onnx"), "--backend", "onnxruntime,openvino",
+                    "--scenario", "single-stream")
+    assert result.returncode == 0, result.stderr
+    results = json.loads(next((tmp_path / "r").glob("*/results.json")).read_text())["results"]
+    assert all(r["status"] == "ok" and r["parity"]["passed"] for r in results), results
+    assert results[0]["network_info"]["input_shape"] == [4] and results[0]["network_info"]["params"] == 0
+
+
 def test_a_folder_of_models_and_a_name(tmp_path):
     from benchbed.artifacts.user_onnx import load_onnx_models
 
@@ -127,7 +150,7 @@ def _no_inputs(path):
 
     const = helper.make_node("Constant", [], ["y"], value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0]))
     graph = helper.make_graph([const], "g", [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
 
 
 def _checker_fails(path):
@@ -137,9 +160,19 @@ def _checker_fails(path):
     node = helper.make_node("Relu", ["x"], ["y"])
     graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
     model.graph.node[0].input[0] = "undefined_tensor"  # an input no node or initializer makes
     onnx.save(model, str(path))
+
+
+def _vector_model(path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
 
 
 def _outside_data(path):
@@ -155,7 +188,7 @@ def _outside_data(path):
     node = helper.make_node("Add", ["x", "w"], ["y"])
     graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])], [weight])
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
 
 
 @pytest.mark.parametrize("make,extra,words", [
@@ -164,9 +197,9 @@ def _outside_data(path):
     (lambda p: _export(p, dynamic_hw=True), [], "dynamic axes other than batch"),
     (_outside_data, [], "outside the model's folder"),
     (lambda p: _export(p), ["--backend", "torch"], "cannot run an ONNX file"),
-    (lambda p: _export(p), ["--precision", "fp16"], "--precision fp16 with --onnx"),
+    (_vector_model, ["--precision", "int8"], "int8 calibrates on 3xHxH images"),
     (lambda p: _export(p), ["--shapes", "images:1x3x8x8"], "not an input"),
-], ids=["checker", "no-inputs", "dynamic-hw", "external-outside", "torch", "fp16", "shapes-name"])
+], ids=["checker", "no-inputs", "dynamic-hw", "external-outside", "torch", "int8-not-image", "shapes-name"])
 def test_bad_onnx_is_one_line_exit_2_and_nothing_runs(tmp_path, make, extra, words):
     folder = tmp_path / "in"
     folder.mkdir()

@@ -243,17 +243,31 @@ def model_inputs(model: OnnxModel, batch: int, seed: int) -> np.ndarray:
     return synthetic_batch(batch, model.sample_shape, seed)
 
 
+def is_image_input(model: OnnxModel) -> bool:
+    """A 3xHxH input: what benchbed's int8 calibration images fit."""
+    shape = model.sample_shape
+    return len(shape) == 3 and shape[0] == 3 and shape[1] == shape[2]
+
+
+def check_precision(model: OnnxModel, precision: str) -> None:
+    """fp32 and fp16 (a cast of any graph) apply to every file; int8 calibrates on synthetic images, so it
+    needs a 3xHxH input."""
+    if precision.startswith("int8") and not is_image_input(model):
+        raise BenchbedError(f"--precision {precision} with --onnx {model.name}: int8 calibrates on 3xHxH images, "
+                            f"the input {model.input_name!r} is {'x'.join(map(str, model.sample_shape))}; "
+                            "measure this file at fp32 or fp16")
+
+
 def user_artifact(model: OnnxModel, precision: str, models_dir: str | Path, parity_seed: int) -> tuple[Path, Path]:
-    """(the file itself, its reference outputs): fp32 only, the file checked unchanged since planning; the
-    reference is onnxruntime CPU fp32 on the same file, cached in ``models/onnx/<name>/`` keyed by its hash."""
+    """(the file to measure, its reference outputs). fp32: the user's file itself, checked unchanged since
+    planning; fp16/int8: benchbed's transform of it, cached in ``models/onnx/<name>/`` by the file's hash. The
+    reference is always onnxruntime CPU fp32 on the user's file."""
     import io
 
     from benchbed.core.files import (atomic_write_bytes, atomic_write_json, ensure_writable_dir, path_inside,
                                      read_json, sha256_file)
 
-    if precision != "fp32":
-        raise BenchbedError(f"--precision {precision} with --onnx: benchbed's fp16/int8 transforms assume its own "
-                            "exported image networks; measure user files at fp32")
+    check_precision(model, precision)
     path = Path(model.path)
     if not path.is_file() or sha256_file(path) != model.sha256:
         raise BenchbedError(f"{path} changed since the sweep was planned (sha256 differs); start the sweep again")
@@ -269,7 +283,32 @@ def user_artifact(model: OnnxModel, precision: str, models_dir: str | Path, pari
         atomic_write_bytes(reference, buffer.getvalue())
         atomic_write_json(manifest_path, {"key": key, "reference_sha256": sha256_file(reference),
                                           "reference_by": "onnxruntime CPU fp32, same file"})
-    return path, reference
+    if precision == "fp32":
+        return path, reference
+    return _transformed(model, precision, folder), reference
+
+
+def _transformed(model: OnnxModel, precision: str, folder: Path) -> Path:
+    """The user's file through benchbed's ``precision`` transform, rebuilt unless its manifest matches."""
+    import tempfile
+
+    from benchbed.artifacts.precision import TransformOptions, get_precision
+    from benchbed.core.files import atomic_write_json, read_json, sha256_file
+    from benchbed.core.versions import library_versions
+
+    rule, options = get_precision(precision), TransformOptions()
+    target, manifest_path = folder / f"{precision}.onnx", folder / f"{precision}.manifest.json"
+    key = {"source_sha256": model.sha256, "precision": precision, "options": options.key(precision),
+           "versions": library_versions(("onnx", "onnxruntime") + tuple(rule.libraries))}
+    manifest = read_json(manifest_path)
+    if manifest and manifest.get("key") == key and target.exists() and sha256_file(target) == manifest.get("sha256"):
+        return target
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        staged = Path(tmp) / target.name
+        details = rule.transform(Path(model.path), staged, model.resolution, options)
+        staged.replace(target)
+    atomic_write_json(manifest_path, {"key": key, "sha256": sha256_file(target), "details": details})
+    return target
 
 
 def reference_outputs(model: OnnxModel, parity_seed: int) -> np.ndarray:

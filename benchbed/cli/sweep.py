@@ -111,6 +111,7 @@ def sweep(
 
         check_user_onnx(precisions, [b for b in backends if b != "auto"])
         user_models = [m.to_dict() for m in load_onnx_models(onnx, name, shapes)]
+        check_user_onnx(precisions, [], user_models)
         networks = []  # the files are the networks: --phi/--mode are not used
     else:
         user_models = []

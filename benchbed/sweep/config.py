@@ -83,18 +83,20 @@ def check_precisions(precisions: list[str], backends: list[str]) -> None:
             raise BenchbedError(f"--precision {name} cannot run on {', '.join(refused)}: {rule.why_refused}")
 
 
-def check_user_onnx(precisions: list[str], backends: list[str]) -> None:
-    """User ONNX files run on backends that read ONNX files, at fp32 (the transforms assume benchbed's exports)."""
+def check_user_onnx(precisions: list[str], backends: list[str], models: list[dict] = ()) -> None:
+    """User ONNX files run on backends that read ONNX files, at precisions whose transform fits the file."""
+    from benchbed.artifacts.precision import get_precision
+    from benchbed.artifacts.user_onnx import OnnxModel, check_precision
     from benchbed.backends import get_backend
 
     for name in backends:
         if not get_backend(name).capabilities.reads_onnx:
             raise BenchbedError(f"--backend {name} cannot run an ONNX file (it runs benchbed's torch module); "
                                 "choose onnxruntime, openvino or null for --onnx")
-    other = [p for p in precisions if p != "fp32"]
-    if other:
-        raise BenchbedError(f"--precision {other[0]} with --onnx: benchbed's fp16/int8 transforms assume its own "
-                            "exported image networks; measure user files at fp32")
+    for precision in precisions:
+        get_precision(precision)
+        for doc in models:
+            check_precision(OnnxModel.from_dict(doc), precision)
 
 
 def validate_config(config: SweepConfig) -> None:
@@ -103,7 +105,7 @@ def validate_config(config: SweepConfig) -> None:
 
     check_precisions(config.precisions, config.backends)
     if config.onnx:
-        check_user_onnx(config.precisions, config.backends)
+        check_user_onnx(config.precisions, config.backends, config.onnx)
     scenarios = [get_scenario(name) for name in config.scenarios]
     if config.max_batch < 1:
         raise BenchbedError(f"--max-batch must be >= 1, got {config.max_batch}")
