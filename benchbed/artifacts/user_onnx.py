@@ -13,14 +13,14 @@ data that points outside the model's folder.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from benchbed.core.errors import BenchbedError
 
-#: The seed of the parity inputs (the worker feeds the first of a batch of 3 made with it).
+#: The parity inputs are a seeded batch of this many; the worker feeds the first (as for generated networks).
 PARITY_BATCH = 3
 _SHAPES = re.compile(r"^\s*([^:]+):(\d+(?:x\d+)*)\s*$")
 _MAC_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
@@ -40,7 +40,6 @@ class OnnxModel:
     static_batch: int | None = None  # a graph whose batch axis is fixed only runs that batch
     params: int = 0
     macs: int = 0
-    inputs: list = field(default_factory=list, compare=False)
 
     @property
     def resolution(self) -> int:
@@ -56,7 +55,6 @@ class OnnxModel:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["sample_shape"] = list(self.sample_shape)
-        data.pop("inputs")
         return {"onnx": data}
 
     @classmethod
