@@ -62,7 +62,7 @@ def _cache_key(spec: NetworkSpec, precision: str, options: TransformOptions, cal
                parent_sha: str | None) -> dict:
     base = ("torch", "onnx", "onnxruntime", "onnxruntime-gpu", "onnxconverter-common")
     versions = library_versions(base + tuple(n for n in get_precision(precision).libraries if n not in base))
-    return {
+    key = {
         "format": MANIFEST_FORMAT,
         "network": spec.scaling.to_dict(),
         "baseline": spec.baseline,
@@ -74,6 +74,9 @@ def _cache_key(spec: NetworkSpec, precision: str, options: TransformOptions, cal
         "parent_sha256": parent_sha,
         "versions": versions,
     }
+    if spec.custom_baseline is not None:  # a user's YAML: its content, so an edited file is a new artifact
+        key["baseline_sha256"] = sha256_json(spec.custom_baseline.to_dict())
+    return key
 
 
 def cached_artifact(onnx_path: Path, manifest_path: Path, key: dict) -> tuple[Artifact | None, str]:

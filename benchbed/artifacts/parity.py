@@ -20,10 +20,13 @@ def cpu_predictor(path: Path, threads: int | None = None) -> Callable[[np.ndarra
     if threads:
         options.intra_op_num_threads = threads
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    feed_type = np.float16 if session.get_inputs()[0].type == "tensor(float16)" else np.float32
+    first = session.get_inputs()[0]
+    feed_type = np.float16 if first.type == "tensor(float16)" else np.float32
+    # the graph's own first input/output: INPUT_NAME/OUTPUT_NAME for benchbed's exports, anything for a user's file
+    input_name, output_name = first.name, session.get_outputs()[0].name
 
     def predict(images: np.ndarray) -> np.ndarray:
-        (out,) = session.run([OUTPUT_NAME], {INPUT_NAME: images.astype(feed_type)})
+        (out,) = session.run([output_name], {input_name: images.astype(feed_type)})
         return np.asarray(out, dtype=np.float32)
 
     return predict

@@ -30,3 +30,18 @@ def synthetic_images(batch: int, resolution: int, seed: int = 0) -> np.ndarray:
     noise = rng.normal(0.0, 0.05, size=smooth.shape).astype(np.float32)
     pixels = np.clip(smooth + noise, 0.0, 1.0)
     return ((pixels - IMAGENET_MEAN.reshape(1, 3, 1, 1)) / IMAGENET_STD.reshape(1, 3, 1, 1)).astype(np.float32)
+
+
+def synthetic_batch(batch: int, sample: int | tuple[int, ...] | list[int], seed: int = 0) -> np.ndarray:
+    """Inputs for any network: ``sample`` is a resolution (benchbed's 3xRxR images) or one sample's shape.
+    A 3xHxH shape gets :func:`synthetic_images`; other shapes (a user's ONNX file may take anything) get
+    seeded standard normal float32."""
+    shape = (3, int(sample), int(sample)) if isinstance(sample, (int, np.integer)) else tuple(int(d) for d in sample)
+    if len(shape) == 3 and shape[0] == 3 and shape[1] == shape[2]:
+        return synthetic_images(batch, shape[1], seed=seed)
+    return np.random.default_rng(seed).standard_normal((batch, *shape), dtype=np.float32)
+
+
+def job_sample(job) -> int | tuple[int, ...]:
+    """What :func:`synthetic_batch` needs for a job: its input shape (user ONNX files) or its resolution."""
+    return tuple(job.input_shape) if getattr(job, "input_shape", None) else job.resolution

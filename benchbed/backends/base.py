@@ -45,12 +45,14 @@ class Capabilities:
 
     ``device``: "cpu" or "cuda" (schedulers reserve a GPU for "cuda"); ``takes_max_batch``: it builds for an
     optimization profile, so the worker passes the sweep's largest batch as ``max_batch``; ``device_times``:
-    its runners have ``device_times_ms()`` (GPU compute time of each ``infer`` by device events).
+    its runners have ``device_times_ms()`` (GPU compute time of each ``infer`` by device events); ``reads_onnx``:
+    it runs the ONNX file itself (torch backends rebuild benchbed's module instead, so cannot run a user's file).
     """
 
     device: str = "cpu"
     takes_max_batch: bool = False
     device_times: bool = False
+    reads_onnx: bool = True
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:

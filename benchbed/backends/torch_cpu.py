@@ -105,7 +105,7 @@ class TorchRunner:
 class TorchBackend(BackendBase):
     name = "torch"
     description = "PyTorch eager or torch.compile, CPU"
-    capabilities = Capabilities(device="cpu")
+    capabilities = Capabilities(device="cpu", reads_onnx=False)
     config = TorchConfig
 
     def probe(self) -> tuple[bool, str]:

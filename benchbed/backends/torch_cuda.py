@@ -183,7 +183,7 @@ class TorchCudaRunner:
 class TorchCudaBackend(BackendBase):
     name = "torch-cuda"
     description = "PyTorch eager or torch.compile on an NVIDIA GPU (CUDA), from the generator's module"
-    capabilities = Capabilities(device="cuda", device_times=True)
+    capabilities = Capabilities(device="cuda", device_times=True, reads_onnx=False)
     config = TorchCudaConfig
 
     def probe(self) -> tuple[bool, str]:

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from benchbed.cli.app import app, console, print_json, say
-from benchbed.cli.options import (AlphaOpt, BetaOpt, DepthOpt, FormatOpt, GammaOpt, ModeOpt, OutputFormat, PhiOpt,
+from benchbed.cli.options import (AlphaOpt, BaselineOpt, BetaOpt, DepthOpt, FormatOpt, GammaOpt, ModeOpt, OutputFormat, PhiOpt,
                                   ResOpt, WidthOpt, specs)
 from benchbed.core.errors import BenchbedError
 from benchbed.networks.scaling import PAPER_ALPHA, PAPER_BETA, PAPER_GAMMA
@@ -33,6 +33,7 @@ def export(
     width: WidthOpt = None,
     depth: DepthOpt = None,
     resolution: ResOpt = None,
+    baseline: BaselineOpt = "efficientnet-b0",
     out: Annotated[Path, typer.Option("--out", help="Artifact folder.")] = Path("models"),
     precision: Annotated[str, typer.Option("--precision", help="fp32, fp16, int8 or int8-nncf.")] = "fp32",
     weights: Annotated[Optional[Path], typer.Option("--weights", help="torchvision-compatible state dict.")] = None,
@@ -54,7 +55,7 @@ def export(
             raise BenchbedError(f"{flag} {path}: no such file")
     if calib_images is not None and calib_images < 1:
         raise BenchbedError(f"--calib-images must be >= 1, got {calib_images}")
-    networks = specs(phi, mode, alpha, beta, gamma, width, depth, resolution)
+    networks = specs(phi, mode, alpha, beta, gamma, width, depth, resolution, baseline)
     if weights is not None and len(networks) != 1:
         raise BenchbedError("--weights loads one network's weights: give a single --phi")
     options = TransformOptions(keep_io_types=not fp16_io, calib_images=calib_images,

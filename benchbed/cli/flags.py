@@ -23,6 +23,7 @@ FLAGS: dict[str, str] = {
     "max_queue_delay_ms": "--max-queue-delay",
     "loadgen_strict": "--strict",
     "models_dir": "--models",
+    "baseline_doc": "--baseline",
     "reports_dir": "--reports",
     "warmup_seconds": "--warmup",
     "min_seconds": "--duration",

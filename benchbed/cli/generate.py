@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from benchbed.cli.app import app, console, print_json
-from benchbed.cli.options import (AlphaOpt, BetaOpt, DepthOpt, FormatOpt, GammaOpt, ModeOpt, OutputFormat, PhiOpt,
+from benchbed.cli.options import (AlphaOpt, BaselineOpt, BetaOpt, DepthOpt, FormatOpt, GammaOpt, ModeOpt, OutputFormat, PhiOpt,
                                   ResOpt, WidthOpt, specs)
 from benchbed.networks.scaling import PAPER_ALPHA, PAPER_BETA, PAPER_GAMMA
 
@@ -18,12 +18,13 @@ def generate(
     width: WidthOpt = None,
     depth: DepthOpt = None,
     resolution: ResOpt = None,
+    baseline: BaselineOpt = "efficientnet-b0",
     output_format: FormatOpt = OutputFormat.table,
 ) -> None:
     """Show the scaled networks: coefficients, blocks, params, MACs, FLOPS multiple (no torch needed)."""
     from benchbed.report.terminal import networks_table
 
-    rows = [spec.summary() for spec in specs(phi, mode, alpha, beta, gamma, width, depth, resolution)]
+    rows = [spec.summary() for spec in specs(phi, mode, alpha, beta, gamma, width, depth, resolution, baseline)]
     if output_format is OutputFormat.json:
         return print_json(rows)
     console.print(networks_table(rows, mode))

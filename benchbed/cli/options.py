@@ -34,6 +34,9 @@ WidthOpt = Annotated[Optional[float], typer.Option("--width", help="Override the
 DepthOpt = Annotated[Optional[float], typer.Option("--depth", help="Override the depth multiplier.")]
 ResOpt = Annotated[Optional[int], typer.Option("--resolution", help="Override the input resolution in pixels.")]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table or json.")]
+BaselineOpt = Annotated[str, typer.Option(
+    "--baseline", help="efficientnet-b0, efficientnet-lite0, or your own baseline as a YAML file (README: Your own "
+                       "models).")]
 
 # --- stores, results and accuracy --------------------------------------------------------------------------
 DbOpt = Annotated[Path, typer.Option("--db", help="SQLite results store.")]
@@ -46,12 +49,12 @@ CompareFormat = Annotated[str, typer.Option("--format", help="table, md, json or
 
 
 def specs(phi: str, mode: str, alpha: float, beta: float, gamma: float, width: float | None, depth: float | None,
-          resolution: int | None) -> list[NetworkSpec]:
+          resolution: int | None, baseline: str = "efficientnet-b0") -> list[NetworkSpec]:
     """The networks the shared network options name (checked by the library, reported with flags)."""
     from benchbed.networks import network_specs
 
     return network_specs(phi, mode, alpha=alpha, beta=beta, gamma=gamma, width=width, depth=depth,
-                         resolution=resolution)
+                         resolution=resolution, baseline=baseline)
 
 
 def choose_format(value: str, choices: tuple[str, ...]) -> str:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from benchbed.cli.app import app, console, print_json
-from benchbed.cli.options import FormatOpt, OutputFormat, ResOpt, WidthOpt
+from benchbed.cli.options import BaselineOpt, FormatOpt, OutputFormat, ResOpt, WidthOpt
 from benchbed.core.errors import BenchbedError
 
 
@@ -24,6 +24,7 @@ def search(
     models: Annotated[Path, typer.Option("--models", help="latency: artifact folder.")] = Path("models"),
     resolution: ResOpt = None,
     width: WidthOpt = None,
+    baseline: BaselineOpt = "efficientnet-b0",
     output_format: FormatOpt = OutputFormat.table,
 ) -> None:
     """Grid-search (α, β, γ) under α·β²·γ² ≈ target, scored by an objective at φ = 1."""
@@ -35,7 +36,7 @@ def search(
     options = {"backend": backend, "models_dir": str(models)} if objective == "latency" else {}
     overrides = {k: v for k, v in (("resolution", resolution), ("width", width)) if v is not None}
     found = grid_search(objective, target, tolerance=tolerance, step=step, high=high, overrides=overrides,
-                        objective_options=options)
+                        objective_options=options, baseline=baseline)
     rows = [{"alpha": c.alpha, "beta": c.beta, "gamma": c.gamma, "product": c.product, "score": c.score}
             for c in found[:top]]
     if output_format is OutputFormat.json:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from benchbed.cli.app import app, err_console, print_results, say
-from benchbed.cli.options import (AlphaOpt, BetaOpt, DbOpt, DepthOpt, FormatOpt, GammaOpt, ModeOpt, OutputFormat,
+from benchbed.cli.options import (AlphaOpt, BaselineOpt, BetaOpt, DbOpt, DepthOpt, FormatOpt, GammaOpt, ModeOpt, OutputFormat,
                                   PhiOpt, ReportsOpt, ResOpt, WidthOpt, csv_list, key_value_pairs, milliseconds,
                                   specs)
 from benchbed.core.errors import BenchbedError
@@ -54,6 +54,7 @@ def sweep(
     width: WidthOpt = None,
     depth: DepthOpt = None,
     resolution: ResOpt = None,
+    baseline: BaselineOpt = "efficientnet-b0",
     backend: Annotated[str, typer.Option("--backend", help="auto, or backends `benchbed info` lists (comma list).")] =
         "auto",
     precision: Annotated[str, typer.Option("--precision", help="Comma list of fp32, fp16, int8, int8-nncf.")] = "fp32",
@@ -82,9 +83,16 @@ def sweep(
     address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (default: a local one).")] = None,
     hardware: Annotated[Optional[str], typer.Option("--hardware", help="Ray: node types, comma list (A100, hw:LABEL).")] = None,
     ray_retries: Annotated[int, typer.Option("--ray-retries", help="Ray: retries of a cell whose node died.")] = 1,
+    onnx: Annotated[Optional[Path], typer.Option(
+        "--onnx", help="Measure your own ONNX file, or every .onnx in a folder, instead of generated networks.")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="--onnx: the network's name (default: file stem).")] =
+        None,
+    shapes: Annotated[Optional[str], typer.Option(
+        "--shapes", help="--onnx: input dims for dynamic axes other than batch, trtexec style: input:1x3x224x224.")] =
+        None,
     output_format: FormatOpt = OutputFormat.table,
 ) -> None:
-    """Generate, export, measure and report every φ: the main job. Resumable with --resume."""
+    """Generate, export, measure and report every φ (or your --onnx files): the main job. Resumable with --resume."""
     from benchbed.backends import route_options
     from benchbed.core.files import ensure_writable_dir
     from benchbed.report.markdown import write_report
@@ -95,12 +103,27 @@ def sweep(
         raise BenchbedError("--quick and --strict exclude each other")
     profile = timing_profile("quick" if quick else "strict" if strict else "default", warmup_seconds=warmup_seconds,
                              min_seconds=min_seconds, min_iterations=min_iterations, max_seconds=max_seconds)
-    networks = specs(phi, mode, alpha, beta, gamma, width, depth, resolution)
     backends, precisions = csv_list(backend, "--backend"), csv_list(precision, "--precision")
+    if (name is not None or shapes is not None) and onnx is None:
+        raise BenchbedError("--name and --shapes go with --onnx")
+    if onnx is not None:
+        from benchbed.artifacts.user_onnx import load_onnx_models
+        from benchbed.sweep.config import check_user_onnx
+
+        check_user_onnx(precisions, [b for b in backends if b != "auto"])
+        user_models = [m.to_dict() for m in load_onnx_models(onnx, name, shapes)]
+        check_user_onnx(precisions, [], user_models)
+        networks = []  # the files are the networks: --phi/--mode are not used
+    else:
+        user_models = []
+        networks = specs(phi, mode, alpha, beta, gamma, width, depth, resolution, baseline)
     check_precisions(precisions, backends)
     chosen, skipped = resolve_backends(backends)
     overrides = {k: v for k, v in (("width", width), ("depth", depth), ("resolution", resolution)) if v is not None}
+    custom = networks[0].custom_baseline if networks else None
     config = SweepConfig(phis=[s.scaling.phi for s in networks], mode=mode, alpha=alpha, beta=beta, gamma=gamma,
+                         baseline=networks[0].baseline if networks else "efficientnet-b0",
+                         baseline_doc=custom.to_dict() if custom is not None else None, onnx=user_models,
                          overrides=overrides, backend=chosen, precisions=precisions,
                          scenarios=csv_list(scenario, "--scenario"), profile=profile, max_batch=max_batch,
                          threads=threads, io_binding=io_binding, cell_timeout=cell_timeout, models_dir=str(models),

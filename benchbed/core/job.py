@@ -48,6 +48,7 @@ class Job:
     mlperf: MlperfSettings = field(default_factory=lambda: MlperfSettings(duration_ms=1000))
     network_info: dict = field(default_factory=dict)
     order: int = 0  # position in the sweep: a local launcher runs jobs in this order
+    input_shape: list | None = None  # one sample's input dims for a user's ONNX file (None: 3 x resolution²)
     export: ExportRecipe | None = None  # how to make the artifact, when it is not given
     # set once the artifact exists (launchers resolve it on the measuring machine)
     artifact: str | None = None

@@ -32,6 +32,8 @@ def resolve_artifact(job: Job, progress: Callable[[str], None] = lambda m: None)
     from benchbed.networks import NetworkRecipe
 
     recipe = job.export
+    if "onnx" in recipe.network:
+        return _resolve_user_onnx(job)
     try:
         artifact = export_network(NetworkRecipe.from_dict(recipe.network).spec(), recipe.precision, recipe.models_dir,
                                   progress=progress)
@@ -44,6 +46,26 @@ def resolve_artifact(job: Job, progress: Callable[[str], None] = lambda m: None)
     return job.with_artifact(str(artifact.path), str(artifact.reference_path), PARITY_SEED,
                              job.network_info | {"artifact_sha256": artifact.sha256,
                                                  "export_parity": artifact.manifest["parity"]})
+
+
+def _resolve_user_onnx(job: Job) -> Job:
+    """A user's ONNX file: the file itself is the artifact, its reference is onnxruntime CPU fp32 on it."""
+    from benchbed.artifacts.export import PARITY_SEED
+    from benchbed.artifacts.user_onnx import OnnxModel, user_artifact
+
+    recipe = job.export
+    model = OnnxModel.from_dict(recipe.network)
+    try:
+        path, reference = user_artifact(model, recipe.precision, recipe.models_dir, PARITY_SEED)
+    except UnwritableFolderError:
+        raise
+    except BenchbedError as exc:
+        return job.with_export_error(f"onnx file: {exc}")
+    except Exception as exc:  # onnxruntime cannot run it: this model's cells fail, not the sweep
+        return job.with_export_error(f"onnx file: {type(exc).__name__}: {exc}")
+    return job.with_artifact(str(path), str(reference), PARITY_SEED,
+                             job.network_info | {"artifact_sha256": model.sha256,
+                                                 "export_parity": {"reference": "onnxruntime CPU fp32, same file"}})
 
 
 def export_failure(job: Job) -> dict:

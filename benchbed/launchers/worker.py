@@ -60,13 +60,13 @@ def measure(job: Job) -> dict:
 def check_parity(job: Job, backend, runner) -> dict | None:
     """This backend's output against the PyTorch reference on the parity image (None for the null backend)."""
     from benchbed.artifacts.parity import parity_figures
-    from benchbed.artifacts.synthetic import synthetic_images
+    from benchbed.artifacts.synthetic import job_sample, synthetic_batch
 
     if not (backend.computes and job.reference):
         return None
     phase("parity")
     reference = np.load(job.reference)[:1]
-    runner.set_input(synthetic_images(3, job.resolution, seed=job.parity_seed)[:1])
+    runner.set_input(synthetic_batch(3, job_sample(job), seed=job.parity_seed)[:1])
     runner.infer()
     parity = parity_figures(runner.outputs(), reference)
     parity["tolerance"] = _parity_tolerance(job, runner, parity)

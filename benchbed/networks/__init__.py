@@ -7,15 +7,15 @@ from dataclasses import asdict, dataclass, field
 import warnings
 from typing import TYPE_CHECKING
 
-from benchbed.networks.spec import BASELINES, EFFICIENTNET_B0, NetworkSpec, build_spec, count_cost
-from benchbed.core.errors import BenchbedError, UnknownChoiceError
+from benchbed.networks.spec import BASELINES, EFFICIENTNET_B0, Baseline, NetworkSpec, build_spec, count_cost
+from benchbed.core.errors import BenchbedError
 from benchbed.networks.scaling import (PAPER_ALPHA, PAPER_BETA, PAPER_GAMMA, ScalingSpec, check_scaling, parse_phi_list,
                                        scaling_spec)
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["BASELINES", "EFFICIENTNET_B0", "NetworkRecipe", "NetworkSpec", "build_spec", "count_cost", "network_spec",
+__all__ = ["BASELINES", "EFFICIENTNET_B0", "Baseline", "NetworkRecipe", "NetworkSpec", "build_spec", "count_cost", "network_spec",
            "network_specs", "build_network", "build_model", "load_weights", "read_state_dict"]
 
 
@@ -29,13 +29,19 @@ def network_spec(
     width: float | None = None,
     depth: float | None = None,
     resolution: int | None = None,
-    baseline: str = EFFICIENTNET_B0.name,
+    baseline: str | Baseline = EFFICIENTNET_B0.name,
 ) -> NetworkSpec:
-    """The scaled spec for φ (no torch): see :func:`build_model` for the arguments."""
-    if baseline not in BASELINES:
-        raise UnknownChoiceError("baseline", baseline, BASELINES)
-    scaling: ScalingSpec = scaling_spec(phi, mode, alpha, beta, gamma).with_overrides(width, depth, resolution)
-    return build_spec(scaling, BASELINES[baseline])
+    """The scaled spec for φ (no torch): see :func:`build_model` for the arguments. ``baseline`` is a
+    registered name, a YAML file's path, or a :class:`Baseline`."""
+    from benchbed.networks.baseline_file import resolve_baseline
+
+    base = resolve_baseline(baseline)
+    if mode == "preset":
+        check_scaling(mode, alpha, beta, gamma)
+        scaling: ScalingSpec = base.preset_scaling(phi)
+    else:
+        scaling = scaling_spec(phi, mode, alpha, beta, gamma)
+    return build_spec(scaling.with_overrides(width, depth, resolution), base)
 
 
 @dataclass(frozen=True)
@@ -54,18 +60,26 @@ class NetworkRecipe:
     gamma: float = PAPER_GAMMA
     overrides: dict = field(default_factory=dict)  # width / depth / resolution set by hand
     baseline: str = EFFICIENTNET_B0.name
+    #: a user's (unregistered) baseline travels as its content, so a worker or Ray node needs no file
+    baseline_doc: dict | None = None
 
     @classmethod
     def of(cls, spec: NetworkSpec) -> "NetworkRecipe":
         s = spec.scaling
-        return cls(s.phi, s.mode, s.alpha, s.beta, s.gamma, {k: getattr(s, k) for k in s.overrides}, spec.baseline)
+        doc = spec.custom_baseline.to_dict() if spec.custom_baseline is not None else None
+        return cls(s.phi, s.mode, s.alpha, s.beta, s.gamma, {k: getattr(s, k) for k in s.overrides}, spec.baseline,
+                   doc)
 
     def spec(self) -> NetworkSpec:
+        base = Baseline.from_dict(self.baseline_doc) if self.baseline_doc is not None else self.baseline
         return network_spec(self.phi, self.mode, alpha=self.alpha, beta=self.beta, gamma=self.gamma,
-                            baseline=self.baseline, **self.overrides)
+                            baseline=base, **self.overrides)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        if data["baseline_doc"] is None:
+            del data["baseline_doc"]  # registered baselines: the same dict as before this field existed
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "NetworkRecipe":
@@ -99,12 +113,16 @@ def network_specs(
     width: float | None = None,
     depth: float | None = None,
     resolution: int | None = None,
+    baseline: str | Baseline = EFFICIENTNET_B0.name,
 ) -> list[NetworkSpec]:
     """The specs a φ list names (``3``, ``0-7``, ``0,2,5``): the mode and coefficients are checked before
     the list is read, so a bad ``alpha`` is reported as such whatever the list says."""
+    from benchbed.networks.baseline_file import resolve_baseline
+
     check_scaling(mode, alpha, beta, gamma)
+    base = resolve_baseline(baseline)
     return [network_spec(phi, mode, alpha=alpha, beta=beta, gamma=gamma, width=width, depth=depth,
-                         resolution=resolution) for phi in parse_phi_list(phis, mode)]
+                         resolution=resolution, baseline=base) for phi in parse_phi_list(phis, mode)]
 
 
 def build_model(
@@ -120,6 +138,7 @@ def build_model(
     weights: str | None = None,
     calibrate: bool = True,
     seed: int = 0,
+    baseline: str | Baseline = EFFICIENTNET_B0.name,
 ) -> "torch.nn.Module":
     """Build the φ-scaled network as a torch module in eval mode.
 
@@ -131,7 +150,7 @@ def build_model(
     with ``strict=True``.
     """
     spec = network_spec(phi, mode, alpha=alpha, beta=beta, gamma=gamma, width=width, depth=depth,
-                        resolution=resolution)
+                        resolution=resolution, baseline=baseline)
     return build_network(spec, weights, calibrate, seed)
 
 

@@ -15,29 +15,33 @@ from torch import Tensor, nn
 from benchbed.networks.spec import LayerSpec, NetworkSpec
 
 
+#: activation name (a baseline's ``activation``) -> module factory; B0 is SiLU, EfficientNet-lite ReLU6
+ACTIVATIONS: dict[str, type[nn.Module]] = {"silu": nn.SiLU, "relu6": nn.ReLU6, "relu": nn.ReLU}
+
+
 class ConvBNAct(nn.Sequential):
-    """conv (no bias) -> BatchNorm -> optional SiLU; torchvision's ``Conv2dNormActivation`` layout."""
+    """conv (no bias) -> BatchNorm -> optional activation; torchvision's ``Conv2dNormActivation`` layout."""
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1, eps: float = 1e-5,
-                 act: bool = True) -> None:
+                 act: bool = True, activation: str = "silu") -> None:
         layers: list[nn.Module] = [
             nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False),
             nn.BatchNorm2d(cout, eps=eps),
         ]
         if act:
-            layers.append(nn.SiLU(inplace=True))
+            layers.append(ACTIVATIONS[activation](inplace=True))
         super().__init__(*layers)
 
 
 class SqueezeExcitation(nn.Module):
     """Channel attention: pool, reduce, SiLU, expand, sigmoid, rescale."""
 
-    def __init__(self, channels: int, squeeze: int) -> None:
+    def __init__(self, channels: int, squeeze: int, activation: str = "silu") -> None:
         super().__init__()
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc1 = nn.Conv2d(channels, squeeze, 1)
         self.fc2 = nn.Conv2d(squeeze, channels, 1)
-        self.activation = nn.SiLU(inplace=True)
+        self.activation = ACTIVATIONS[activation](inplace=True)
         self.scale_activation = nn.Sigmoid()
 
     def forward(self, x: Tensor) -> Tensor:
@@ -63,16 +67,17 @@ class StochasticDepth(nn.Module):
 class MBConv(nn.Module):
     """Inverted residual with depthwise conv and squeeze-excitation (paper's MBConv)."""
 
-    def __init__(self, layer: LayerSpec, eps: float, drop_prob: float) -> None:
+    def __init__(self, layer: LayerSpec, eps: float, drop_prob: float, activation: str = "silu") -> None:
         super().__init__()
         hidden = layer.hidden_channels
         self.use_res_connect = layer.stride == 1 and layer.in_channels == layer.out_channels
         modules: list[nn.Module] = []
         if layer.expand != 1:
-            modules.append(ConvBNAct(layer.in_channels, hidden, 1, eps=eps))
-        modules.append(ConvBNAct(hidden, hidden, layer.kernel, layer.stride, groups=hidden, eps=eps))
+            modules.append(ConvBNAct(layer.in_channels, hidden, 1, eps=eps, activation=activation))
+        modules.append(ConvBNAct(hidden, hidden, layer.kernel, layer.stride, groups=hidden, eps=eps,
+                                 activation=activation))
         if layer.se_channels:
-            modules.append(SqueezeExcitation(hidden, layer.se_channels))
+            modules.append(SqueezeExcitation(hidden, layer.se_channels, activation))
         modules.append(ConvBNAct(hidden, layer.out_channels, 1, eps=eps, act=False))
         self.block = nn.Sequential(*modules)
         self.stochastic_depth = StochasticDepth(drop_prob)
@@ -91,18 +96,19 @@ class EfficientNet(nn.Module):
     def __init__(self, spec: NetworkSpec) -> None:
         super().__init__()
         self.spec = spec
-        eps = spec.bn_eps
-        features: list[nn.Module] = [ConvBNAct(3, spec.stem_channels, spec.stem_kernel, spec.stem_stride, eps=eps)]
+        eps, act = spec.bn_eps, spec.activation
+        features: list[nn.Module] = [ConvBNAct(3, spec.stem_channels, spec.stem_kernel, spec.stem_stride, eps=eps,
+                                               activation=act)]
         total, block_id = spec.num_blocks, 0
         for stage in spec.stages:
             blocks = []
             for layer in stage:
                 drop = spec.stochastic_depth * block_id / total  # linear in depth, as torchvision
-                blocks.append(MBConv(layer, eps, drop))
+                blocks.append(MBConv(layer, eps, drop, act))
                 block_id += 1
             features.append(nn.Sequential(*blocks))
         last = spec.stages[-1][-1].out_channels
-        features.append(ConvBNAct(last, spec.head_channels, 1, eps=eps))
+        features.append(ConvBNAct(last, spec.head_channels, 1, eps=eps, activation=act))
         self.features = nn.Sequential(*features)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Dropout(p=spec.dropout, inplace=True),

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from benchbed.networks.spec import NetworkSpec, build_spec
+from benchbed.networks.spec import EFFICIENTNET_B0, Baseline, NetworkSpec, build_spec
 from benchbed.core.errors import BenchbedError, ConfigError, UnknownChoiceError
 from benchbed.networks.scaling import compound, flops_ratio
 
@@ -90,12 +90,16 @@ def grid_search(
     high: float = 2.0,
     overrides: dict | None = None,
     objective_options: dict | None = None,
+    baseline: str | Baseline = EFFICIENTNET_B0.name,
 ) -> list[Candidate]:
     """All (α, β, γ) on the grid with |α·β²·γ² − target| <= tolerance, best score first.
 
     ``overrides`` (width/depth/resolution) pin a coefficient of every candidate, e.g. to search on
-    small inputs; ``objective_options`` go to a named objective (``latency``: backend, models_dir...).
+    small inputs; ``objective_options`` go to a named objective (``latency``: backend, models_dir...);
+    ``baseline`` (a registered name, a YAML path or a :class:`Baseline`) is the network scaled.
     """
+    from benchbed.networks.baseline_file import resolve_baseline
+
     if isinstance(objective, str) and objective not in OBJECTIVES:
         raise UnknownChoiceError("objective", objective, OBJECTIVES)
     if not (math.isfinite(target) and target > 1.0):
@@ -105,6 +109,7 @@ def grid_search(
             raise ConfigError(label, f"must be > 0, got {value:g}")
     if not (math.isfinite(high) and 1.0 <= low < high):
         raise ConfigError("high", f"must be above low, and low >= 1 (got low {low:g}, high {high:g})")
+    base = resolve_baseline(baseline)
     if isinstance(objective, str):
         objective = OBJECTIVES[objective](**(objective_options or {}))
     if (high - low) / step > MAX_GRID_POINTS:  # bounded before the grid is built: points^3 candidates follow
@@ -117,6 +122,6 @@ def grid_search(
             for gamma in values:
                 product = flops_ratio(alpha, beta, gamma)
                 if abs(product - target) <= tolerance:
-                    spec = build_spec(compound(1.0, alpha, beta, gamma).with_overrides(**(overrides or {})))
+                    spec = build_spec(compound(1.0, alpha, beta, gamma).with_overrides(**(overrides or {})), base)
                     found.append(Candidate(alpha, beta, gamma, product, float(objective(spec))))
     return sorted(found, key=lambda c: (c.score, c.alpha, c.beta, c.gamma))

@@ -10,17 +10,41 @@ from __future__ import annotations
 
 import os
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
 from benchbed.networks.blocks import StageSpec, decode_stage, encode_stage
-from benchbed.core.errors import BenchbedError
-from benchbed.networks.scaling import ScalingSpec, preset, round_filters, round_repeats
+from benchbed.core.errors import BenchbedError, ConfigError
+from benchbed.networks.scaling import BASE_RESOLUTION, ScalingSpec, preset, round_filters, round_repeats
+
+#: Activations a baseline may name (the builder maps each to its torch module).
+ACTIVATIONS = ("silu", "relu6", "relu")
+
+
+@dataclass(frozen=True)
+class NamedPreset:
+    """One published member of a baseline's family (e.g. EfficientNet-lite0..4): its own name and coefficients."""
+
+    phi: int
+    name: str
+    width: float
+    depth: float
+    resolution: int
+    dropout: float = 0.2
+    bn_eps: float = 1e-5
+
+    def scaling(self) -> ScalingSpec:
+        return ScalingSpec(self.phi, "preset", self.width, self.depth, self.resolution, self.dropout, self.bn_eps)
 
 
 @dataclass(frozen=True)
 class Baseline:
-    """An unscaled network: what the paper's Table 1 says, as data."""
+    """An unscaled network: what the paper's Table 1 says, as data.
+
+    ``activation``, ``fix_stem_head`` and ``fix_first_last`` are what EfficientNet-lite changes (ReLU6; stem
+    and head widths and the first/last stage depth kept when scaling, as timm's ``_gen_efficientnet_lite``);
+    ``presets`` are a family's own published members (preset mode uses them instead of B0-B7's).
+    """
 
     name: str
     stem_channels: int
@@ -31,6 +55,34 @@ class Baseline:
     stem_kernel: int = 3
     stem_stride: int = 2
     stochastic_depth: float = 0.2
+    activation: str = "silu"
+    fix_stem_head: bool = False
+    fix_first_last: bool = False
+    presets: tuple[NamedPreset, ...] = ()
+
+    def to_dict(self) -> dict:
+        """JSON-able content (what a worker needs to rebuild a user's baseline)."""
+        data = asdict(self)
+        data["stages"] = list(self.stages)
+        data["presets"] = [asdict(p) for p in self.presets]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Baseline":
+        data = dict(data)
+        data["stages"] = tuple(data["stages"])
+        data["presets"] = tuple(NamedPreset(**p) for p in data.get("presets") or ())
+        return cls(**data)
+
+    def preset_scaling(self, phi: float) -> ScalingSpec:
+        """Preset mode: the family's own member φ, or B0-B7's coefficients when the baseline has none."""
+        if not self.presets:
+            return preset(phi)
+        by_phi = {p.phi: p for p in self.presets}
+        if isinstance(phi, float) and not phi.is_integer() or int(phi) not in by_phi:
+            raise ConfigError("phi", f"must be one of {', '.join(str(k) for k in sorted(by_phi))} in preset mode "
+                                     f"for baseline {self.name}, got {phi:g}")
+        return by_phi[int(phi)].scaling()
 
 
 #: EfficientNet-B0, paper Table 1 (same blocks as tensorflow/tpu ``_DEFAULT_BLOCKS_ARGS``).
@@ -50,7 +102,31 @@ EFFICIENTNET_B0 = Baseline(
     resolution=224,
 )
 
-BASELINES: dict[str, Baseline] = {EFFICIENTNET_B0.name: EFFICIENTNET_B0}
+#: EfficientNet-lite0 (tensorflow/tpu ``efficientnet/lite``; timm ``_gen_efficientnet_lite``): B0 without
+#: squeeze-excitation, ReLU6, stem and head fixed; lite1-4 as its presets (timm's coefficients).
+EFFICIENTNET_LITE0 = Baseline(
+    name="efficientnet-lite0",
+    stem_channels=32,
+    stages=(
+        "mb_r1_k3_s1_e1_c16",
+        "mb_r2_k3_s2_e6_c24",
+        "mb_r2_k5_s2_e6_c40",
+        "mb_r3_k3_s2_e6_c80",
+        "mb_r3_k5_s1_e6_c112",
+        "mb_r4_k5_s2_e6_c192",
+        "mb_r1_k3_s1_e6_c320",
+    ),
+    head_channels=1280,
+    resolution=224,
+    activation="relu6",
+    fix_stem_head=True,
+    fix_first_last=True,
+    presets=tuple(NamedPreset(i, f"efficientnet_lite{i}", w, d, r, drop) for i, (w, d, r, drop) in enumerate(
+        ((1.0, 1.0, 224, 0.2), (1.0, 1.1, 240, 0.2), (1.1, 1.2, 260, 0.3), (1.2, 1.4, 280, 0.3),
+         (1.4, 1.8, 300, 0.3)))),
+)
+
+BASELINES: dict[str, Baseline] = {b.name: b for b in (EFFICIENTNET_B0, EFFICIENTNET_LITE0)}
 
 
 @dataclass(frozen=True)
@@ -90,10 +166,20 @@ class NetworkSpec:
     bn_eps: float
     stochastic_depth: float
     stage_strings: tuple[str, ...] = field(default=())
+    activation: str = "silu"
+    #: the baseline's content when it is not a registered one (a user's YAML), so a worker can rebuild it
+    custom_baseline: Baseline | None = None
 
     @property
     def name(self) -> str:
-        return self.scaling.name
+        """B0 networks keep their names; another baseline's are prefixed with it (its presets: their own)."""
+        if self.baseline == EFFICIENTNET_B0.name:
+            return self.scaling.name
+        base = self.custom_baseline or BASELINES.get(self.baseline)
+        if self.scaling.mode == "preset" and base is not None and base.presets:
+            _, at, hand_set = self.scaling.name.partition("@")
+            return next(p.name for p in base.presets if p.phi == self.scaling.phi) + at + hand_set
+        return f"{self.baseline}_{self.scaling.name}"
 
     @property
     def num_blocks(self) -> int:
@@ -109,10 +195,11 @@ class NetworkSpec:
 
     def summary(self) -> dict:
         params, macs = count_cost(self)
-        base_macs = count_cost(build_spec(preset(0)))[1]
+        base_macs = count_cost(_reference_spec(self))[1]
         return {
             "phi": self.scaling.phi,
             "name": self.name,
+            "baseline": self.baseline,
             "mode": self.scaling.mode,
             "width": self.scaling.width,
             "depth": self.scaling.depth,
@@ -131,8 +218,17 @@ class NetworkSpec:
             "macs": macs,
             "flops_ratio": self.scaling.flops_ratio,
             "predicted_flops_multiple": self.scaling.predicted_flops_multiple,
-            "actual_flops_multiple": macs / base_macs,  # against B0 at 224 px
+            "actual_flops_multiple": macs / base_macs,  # against the unscaled baseline (B0 at 224 px)
         }
+
+
+def _reference_spec(spec: NetworkSpec) -> NetworkSpec:
+    """The unscaled baseline a spec's FLOPS multiple is taken against (B0 at 224 px for B0 networks)."""
+    if spec.baseline == EFFICIENTNET_B0.name:
+        return build_spec(preset(0))
+    from benchbed.networks.scaling import compound
+
+    return build_spec(compound(0.0), spec.custom_baseline or BASELINES[spec.baseline])
 
 
 def build_spec(scaling: ScalingSpec, baseline: Baseline = EFFICIENTNET_B0) -> NetworkSpec:
@@ -142,17 +238,27 @@ def build_spec(scaling: ScalingSpec, baseline: Baseline = EFFICIENTNET_B0) -> Ne
     except ValueError as exc:
         raise BenchbedError(str(exc)) from None
     width, depth = scaling.width, scaling.depth
-    blocks = sum(round_repeats(stage.repeats, depth) for stage in decoded)
+    last = len(decoded) - 1
+
+    def repeats_of(i: int, stage: StageSpec) -> int:
+        keep = baseline.fix_first_last and i in (0, last)
+        return stage.repeats if keep else round_repeats(stage.repeats, depth)
+
+    if baseline.activation not in ACTIVATIONS:
+        raise BenchbedError(f"baseline {baseline.name}: unknown activation {baseline.activation!r} "
+                            f"(known: {', '.join(ACTIVATIONS)})")
+    blocks = sum(repeats_of(i, stage) for i, stage in enumerate(decoded))
     if blocks > MAX_BLOCKS:  # checked before any layer is made: a depth of 1e9 must not fill memory first
         raise BenchbedError(f"{scaling.name}: {blocks:,} blocks is over benchbed's limit of {MAX_BLOCKS:,} "
                             f"(EfficientNet-B7 has 55); lower the depth multiplier or φ")
-    in_channels = round_filters(baseline.stem_channels, width)
+    fixed = baseline.fix_stem_head
+    in_channels = baseline.stem_channels if fixed else round_filters(baseline.stem_channels, width)
     stem = in_channels
     stages: list[tuple[LayerSpec, ...]] = []
     strings: list[str] = []
-    for stage in decoded:
+    for index, stage in enumerate(decoded):
         out_channels = round_filters(stage.channels, width)
-        repeats = round_repeats(stage.repeats, depth)
+        repeats = repeats_of(index, stage)
         layers = []
         for i in range(repeats):
             layers.append(
@@ -179,16 +285,27 @@ def build_spec(scaling: ScalingSpec, baseline: Baseline = EFFICIENTNET_B0) -> Ne
         stem_kernel=baseline.stem_kernel,
         stem_stride=baseline.stem_stride,
         stages=tuple(stages),
-        head_channels=round_filters(baseline.head_channels, width),
+        head_channels=baseline.head_channels if fixed else round_filters(baseline.head_channels, width),
         num_classes=baseline.num_classes,
-        resolution=scaling.resolution,
+        resolution=_resolution(scaling, baseline),
         dropout=scaling.dropout,
         bn_eps=scaling.bn_eps,
         stochastic_depth=baseline.stochastic_depth,
         stage_strings=tuple(strings),
+        activation=baseline.activation,
+        custom_baseline=None if BASELINES.get(baseline.name) == baseline else baseline,
     )
     _check_size(spec)
     return spec
+
+
+def _resolution(scaling: ScalingSpec, baseline: Baseline) -> int:
+    """The scaled resolution relative to the baseline's own (B0's 224 px multipliers carried over); a
+    resolution set by hand, or a family preset's, is taken as it is."""
+    if baseline.resolution == BASE_RESOLUTION or "resolution" in scaling.overrides or baseline.presets and \
+            scaling.mode == "preset":
+        return scaling.resolution
+    return round(scaling.resolution * baseline.resolution / BASE_RESOLUTION)
 
 
 #: Networks past these are refused before anything is built (B7: 55 blocks, 66 M parameters, 37 G MACs);

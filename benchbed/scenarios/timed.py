@@ -29,7 +29,7 @@ class _Timed:
         return None
 
     def run(self, context: MeasureContext) -> Measured:
-        from benchbed.artifacts.synthetic import synthetic_images
+        from benchbed.artifacts.synthetic import job_sample, synthetic_batch
         from benchbed.measure.stats import LatencyStats
         from benchbed.measure.timing import TimingProfile, time_runner
         from benchbed.measure.trackers.gpu import add_gpu_sections, open_gpu_tracker
@@ -39,7 +39,7 @@ class _Timed:
         job, runner = context.job, context.runner
         batch = job.cell.batch
         profile = TimingProfile(**job.profile)
-        runner.set_input(synthetic_images(batch, job.resolution, seed=7 + batch))
+        runner.set_input(synthetic_batch(batch, job_sample(job), seed=7 + batch))
         tracker = open_gpu_tracker(runner)
         before = HostReading.now()
         try:

@@ -37,12 +37,18 @@ class SweepConfig:
     hardware: list = field(default_factory=list)  # Ray: node types to measure on (each cell once per type)
     models_dir: str = "models"
     reports_dir: str = "reports"
+    baseline: str = "efficientnet-b0"  # a registered baseline's name, or a user baseline's own name
+    baseline_doc: dict | None = None  # a user's baseline (YAML) as content: workers rebuild it from this
+    onnx: list = field(default_factory=list)  # a user's ONNX files (artifacts.user_onnx.OnnxModel.to_dict())
 
     def identity(self) -> dict:
         """The fields that make two sweeps the same sweep (paths and timeouts excluded)."""
         data = asdict(self)
         for key in ("models_dir", "reports_dir", "cell_timeout"):
             data.pop(key)
+        for key, default in (("baseline", "efficientnet-b0"), ("baseline_doc", None), ("onnx", [])):
+            if data[key] == default:
+                data.pop(key)  # B0 sweeps hash as they did before these fields, so older runs resume
         data["extra"] = {}  # a field that was never set, since removed: kept in the hash so older runs resume
         if self.max_qps == SweepConfig.max_qps:
             data.pop("max_qps")  # added later: a default value leaves the hash (and so --resume) as it was
@@ -80,11 +86,29 @@ def check_precisions(precisions: list[str], backends: list[str]) -> None:
             raise ConfigError("precisions", f"{name} cannot run on {', '.join(refused)}: {rule.why_refused}")
 
 
+def check_user_onnx(precisions: list[str], backends: list[str], models: list[dict] = ()) -> None:
+    """User ONNX files run on backends that read ONNX files, at precisions whose transform fits the file."""
+    from benchbed.artifacts.precision import get_precision
+    from benchbed.artifacts.user_onnx import OnnxModel, check_precision
+    from benchbed.backends import get_backend
+
+    for name in backends:
+        if not get_backend(name).capabilities.reads_onnx:
+            raise BenchbedError(f"--backend {name} cannot run an ONNX file (it runs benchbed's torch module); "
+                                "choose onnxruntime, openvino or null for --onnx")
+    for precision in precisions:
+        get_precision(precision)
+        for doc in models:
+            check_precision(OnnxModel.from_dict(doc), precision)
+
+
 def validate_config(config: SweepConfig) -> None:
     """Every check a sweep needs before its first cell; each failure names the config field (ConfigError)."""
     from benchbed.scenarios import get_scenario
 
     check_precisions(config.precisions, config.backends)
+    if config.onnx:
+        check_user_onnx(config.precisions, config.backends, config.onnx)
     scenarios = [get_scenario(name) for name in config.scenarios]
     if config.max_batch < 1:
         raise ConfigError("max_batch", f"must be >= 1, got {config.max_batch}")

@@ -3,7 +3,7 @@ group's next batch as its scenario decides from the results so far, and the :cla
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchbed.core.cell import Cell
@@ -32,8 +32,11 @@ class Group:
 def groups(config: SweepConfig) -> list[Group]:
     from benchbed.networks import NetworkRecipe
 
-    specs = [NetworkRecipe(phi, config.mode, config.alpha, config.beta, config.gamma, dict(config.overrides)).spec()
-             for phi in config.phis]
+    from benchbed.artifacts.user_onnx import OnnxModel
+
+    specs: list = [NetworkRecipe(phi, config.mode, config.alpha, config.beta, config.gamma, dict(config.overrides),
+                                 config.baseline, config.baseline_doc).spec() for phi in config.phis]
+    specs += [OnnxModel.from_dict(doc) for doc in config.onnx]  # a user's ONNX files measured as networks
     return [Group(spec, backend, precision, scenario, hardware) for spec in specs
             for backend in config.backends for precision in config.precisions
             for scenario in config.scenarios for hardware in (config.hardware or [None])]
@@ -45,7 +48,11 @@ def next_cell(config: SweepConfig, group: Group, done: dict[str, dict]) -> Cell 
 
     by_batch = {int(doc["cell"]["batch"]): doc for doc in done.values()
                 if Cell.from_dict(doc["cell"]).group() == group.key()}
-    batch = get_scenario(group.scenario).next_batch(by_batch, config.limits())
+    limits = config.limits()
+    fixed = getattr(group.spec, "static_batch", None)  # a user's graph whose batch axis is fixed runs only that
+    if fixed:
+        limits = replace(limits, max_batch=min(limits.max_batch, fixed))
+    batch = get_scenario(group.scenario).next_batch(by_batch, limits)
     return None if batch is None else group.cell(batch)
 
 
@@ -54,10 +61,15 @@ def make_job(config: SweepConfig, spec, precision: str, cell: Cell, run_id: str,
     from benchbed.artifacts.precision import get_precision
     from benchbed.networks import NetworkRecipe
 
+    from benchbed.artifacts.user_onnx import OnnxModel
+
     log_name = cell.key().replace("|", "__").replace("@", "_")
+    user = isinstance(spec, OnnxModel)
     return Job(
         cell=cell, order=order, resolution=spec.resolution, profile=config.profile.to_dict(),
-        export=ExportRecipe(NetworkRecipe.of(spec).to_dict(), precision, config.models_dir),
+        input_shape=list(spec.sample_shape) if user else None,
+        export=ExportRecipe(spec.to_dict() if user else NetworkRecipe.of(spec).to_dict(), precision,
+                            config.models_dir),
         parity_tolerance=get_precision(precision).tolerance,
         backend_options={"threads": config.threads, "io_binding": config.io_binding,
                          "extra": dict(config.backend_extra.get(cell.backend, {}))},

@@ -137,10 +137,10 @@ def _run_once(runner, resolution: int, options: LoadGenOptions, log_dir: Path, e
               target_qps: float | None, offline_qps: float | None) -> dict:
     import mlperf_loadgen as lg
 
-    from benchbed.artifacts.synthetic import synthetic_images
+    from benchbed.artifacts.synthetic import synthetic_batch
 
     log_dir.mkdir(parents=True, exist_ok=True)
-    pool = synthetic_images(options.pool_size, resolution, seed=21)
+    pool = synthetic_batch(options.pool_size, resolution, seed=21)
     settings = _settings(lg, options, expected_latency_ms, target_qps, offline_qps)
     log = lg.LogSettings()
     log.log_output.outdir = str(log_dir)

@@ -24,9 +24,9 @@ SERVER_SEARCH_RUNS = 14
 
 def probe_latency_ms(runner, resolution: int, batch: int, repeats: int = 5) -> float:
     """Unloaded median latency at ``batch``: sizes LoadGen's expected query time and the server search."""
-    from benchbed.artifacts.synthetic import synthetic_images
+    from benchbed.artifacts.synthetic import synthetic_batch
 
-    runner.set_input(synthetic_images(batch, resolution, seed=5))
+    runner.set_input(synthetic_batch(batch, resolution, seed=5))
     runner.infer()
     samples = []
     for _ in range(repeats):
@@ -145,7 +145,9 @@ class MLPerf:
         from benchbed.scenarios.mlperf.server_search import search_max_qps
 
         job, phase = context.job, context.phase
-        spec, resolution = job.mlperf, job.resolution
+        from benchbed.artifacts.synthetic import job_sample
+
+        spec, resolution = job.mlperf, job_sample(job)  # a resolution, or a user ONNX file's sample shape
         batcher = BatcherSettings(max_batch=job.cell.batch if self.name in ("mlperf-server", "mlperf-offline") else 1,
                                   max_queue_delay_ms=spec.max_queue_delay_ms)
         options = LoadGenOptions(self.name, duration_ms=spec.duration_ms, strict=spec.strict, sla_ms=spec.sla_ms,

@@ -1,0 +1,176 @@
+"""Baselines other than B0: EfficientNet-lite0 as data (its published parameter count rebuilt), a user's
+YAML baseline through generate / sweep / search, the recipe that carries it to workers, and bad files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import TINY_ARGS, run_cli
+
+#: timm ``efficientnet_lite0`` (and tensorflow/tpu lite0): 4,652,008 parameters; lite1-4 from timm too.
+LITE_PARAMS = {0: 4_652_008, 1: 5_416_680, 2: 6_092_072, 3: 8_197_096, 4: 13_006_568}
+
+USER_YAML = """\
+name: tiny-lite
+stem: 16
+head: 64
+resolution: 32
+activation: relu6
+fix_stem_head: true
+stages:
+  - mb_r1_k3_s1_e1_c8
+  - mb_r2_k3_s2_e4_c16_se0.25
+presets:
+  - {phi: 0, name: tiny-lite-s, width: 1.0, depth: 1.0, resolution: 32}
+  - {phi: 1, name: tiny-lite-m, width: 1.25, depth: 1.5, resolution: 40}
+"""
+
+FAST = ["--quick", "--duration", "0.2", "--iterations", "5", "--max-batch", "2"]
+
+
+@pytest.fixture
+def user_yaml(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(USER_YAML)
+    return path
+
+
+@pytest.mark.parametrize("phi", sorted(LITE_PARAMS))
+def test_lite_spec_counts_the_published_parameters(phi):
+    from benchbed.networks import network_spec
+
+    spec = network_spec(phi, baseline="efficientnet-lite0")
+    assert spec.params == LITE_PARAMS[phi]
+    assert spec.name == f"efficientnet_lite{phi}"
+    assert spec.stem_channels == 32 and spec.head_channels == 1280  # fixed when scaling
+
+
+def test_lite0_torch_module_has_the_published_parameters_relu6_and_no_se():
+    from torch import nn
+
+    from benchbed.networks import build_network, network_spec
+    from benchbed.networks.network import SqueezeExcitation
+
+    model = build_network(network_spec(0, baseline="efficientnet-lite0"), calibrate=False)
+    assert sum(p.numel() for p in model.parameters()) == LITE_PARAMS[0]
+    assert not any(isinstance(m, SqueezeExcitation) for m in model.modules())
+    assert not any(isinstance(m, nn.SiLU) for m in model.modules())
+    assert any(isinstance(m, nn.ReLU6) for m in model.modules())
+
+
+def test_b0_is_unchanged_by_the_baseline_fields():
+    from benchbed.networks import NetworkRecipe, network_spec
+
+    spec = network_spec(0)
+    assert spec.name == "efficientnet_b0" and spec.params == 5_288_548 and spec.custom_baseline is None
+    assert "baseline_doc" not in NetworkRecipe.of(spec).to_dict()  # the same JSON as before
+
+
+def test_lite_first_and_last_stage_depth_fixed_in_compound_mode():
+    from benchbed.networks import network_spec
+
+    spec = network_spec(2, "compound", baseline="efficientnet-lite0")
+    assert [len(s) for s in spec.stages][0] == 1 and [len(s) for s in spec.stages][-1] == 1
+    assert spec.name.startswith("efficientnet-lite0_compound_phi2")
+
+
+def test_yaml_baseline_every_mode_and_the_recipe_round_trip(user_yaml):
+    from benchbed.networks import NetworkRecipe, network_spec, network_specs
+
+    preset = network_specs("0-1", baseline=str(user_yaml))
+    assert [s.name for s in preset] == ["tiny-lite-s", "tiny-lite-m"]
+    assert preset[1].resolution == 40 and preset[0].activation == "relu6"
+    for mode in ("compound", "width", "depth", "resolution"):
+        spec = network_spec(1, mode, baseline=str(user_yaml))
+        assert spec.name.startswith(f"tiny-lite_{mode}"), spec.name
+        assert spec.resolution >= 32  # scaled from the baseline's own 32 px, not B0's 224
+        recipe = json.loads(json.dumps(NetworkRecipe.of(spec).to_dict()))  # what a worker receives
+        user_yaml.write_text("this file is gone")  # the worker does not need the file
+        again = NetworkRecipe.from_dict(recipe).spec()
+        assert again == spec and again.params == spec.params
+        user_yaml.write_text(USER_YAML)
+
+
+def test_yaml_baseline_builds_and_counts_like_torch(user_yaml):
+    from benchbed.networks import build_network, network_spec
+
+    spec = network_spec(1, baseline=str(user_yaml))
+    model = build_network(spec, calibrate=False)
+    assert sum(p.numel() for p in model.parameters()) == spec.params
+
+
+def test_yaml_baseline_changes_the_artifact_cache_key(user_yaml):
+    from benchbed.artifacts.export import _cache_key
+    from benchbed.artifacts.precision import TransformOptions
+    from benchbed.networks import network_spec
+
+    first = _cache_key(network_spec(0, baseline=str(user_yaml)), "fp32", TransformOptions(), 0, None)
+    user_yaml.write_text(USER_YAML.replace("head: 64", "head: 72"))
+    second = _cache_key(network_spec(0, baseline=str(user_yaml)), "fp32", TransformOptions(), 0, None)
+    assert first["baseline_sha256"] != second["baseline_sha256"]
+    assert "baseline_sha256" not in _cache_key(network_spec(0), "fp32", TransformOptions(), 0, None)
+
+
+@pytest.mark.parametrize("text,line,words", [
+    (USER_YAML.replace("mb_r2_k3_s2_e4_c16_se0.25", "mb_r2_k3_s2_e4_c16_q7"), 9, ["'q7'"]),
+    (USER_YAML.replace("mb_r1_k3_s1_e1_c8", "fused_r1_k3_s1_e1_c8"), 8, ["'fused'"]),
+    (USER_YAML.replace("activation: relu6", "activation: gelu"), 5, ["'gelu'"]),
+    (USER_YAML.replace("name: tiny-lite", "name: efficientnet-b0"), 1, ["built-in"]),
+    (USER_YAML.replace("fix_stem_head", "fix_stem_heads"), 6, ["fix_stem_heads"]),
+])
+def test_bad_baseline_file_is_one_line_with_its_line_number(tmp_path, text, line, words):
+    from benchbed.core.errors import BenchbedError
+    from benchbed.networks.baseline_file import load_baseline
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(BenchbedError) as caught:
+        load_baseline(path)
+    message = str(caught.value)
+    assert "\n" not in message and f"bad.yaml line {line}:" in message, message
+    assert all(w in message for w in words), message
+
+
+def test_cli_generate_and_search_on_a_yaml_baseline(user_yaml):
+    result = run_cli("generate", "--phi", "0,1", "--baseline", str(user_yaml), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [r["name"] for r in rows] == ["tiny-lite-s", "tiny-lite-m"] and rows[0]["baseline"] == "tiny-lite"
+    assert rows[0]["actual_flops_multiple"] == pytest.approx(1.0)
+    result = run_cli("search", "--baseline", str(user_yaml), "--step", "0.1", "--top", "2", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)) == 2
+
+
+def test_cli_bad_baseline_token_exits_2_with_one_line_and_runs_nothing(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(USER_YAML.replace("mb_r2_k3_s2_e4_c16_se0.25", "mb_r2_k3_s2_e4_c16_zz3"))
+    result = run_cli("sweep", "--phi", "0", "--baseline", str(path), "--backend", "null", *FAST,
+                     "--db", str(tmp_path / "r" / "db.sqlite"), "--models", str(tmp_path / "m"),
+                     "--reports", str(tmp_path / "r"))
+    assert result.returncode == 2
+    lines = [x for x in result.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and "line 9" in lines[0] and "'zz3'" in lines[0], result.stderr
+    assert not (tmp_path / "r").exists() and not (tmp_path / "m").exists()
+
+
+def test_cli_sweep_on_a_yaml_baseline_in_compound_mode(user_yaml, tmp_path):
+    result = run_cli("sweep", "--phi", "0", "--mode", "compound", "--baseline", str(user_yaml), "--backend",
+                     "onnxruntime", "--scenario", "single-stream", *FAST, "--db", str(tmp_path / "r" / "db.sqlite"),
+                     "--models", str(tmp_path / "m"), "--reports", str(tmp_path / "r"), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    results = json.loads(next((tmp_path / "r").glob("*/results.json")).read_text())["results"]
+    assert results and all(r["status"] == "ok" for r in results), results
+    assert {r["cell"]["network"] for r in results} == {"tiny-lite_compound_phi0_a1.2_b1.1_g1.15"}
+
+
+def test_cli_sweep_preset_lite0_tiny(tmp_path):
+    result = run_cli("sweep", "--phi", "0", "--baseline", "efficientnet-lite0", *TINY_ARGS, "--backend", "null",
+                     "--scenario", "single-stream", *FAST, "--db", str(tmp_path / "r" / "db.sqlite"),
+                     "--models", str(tmp_path / "m"), "--reports", str(tmp_path / "r"), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    results = json.loads(next((tmp_path / "r").glob("*/results.json")).read_text())["results"]
+    assert results and all(r["status"] == "ok" for r in results), results
+    assert all(r["cell"]["network"].startswith("efficientnet_lite0@") for r in results)

@@ -1,0 +1,211 @@
+"""A network benchbed did not generate: a small ResNet-style module written here, exported with plain
+``torch.onnx.export``, swept with ``benchbed sweep --onnx`` on onnxruntime and openvino; and every bad file
+refused in one line with exit 2 before anything runs."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+
+FAST = ["--quick", "--duration", "0.2", "--iterations", "5", "--max-batch", "2"]
+
+
+def _resnet(width: int = 8, classes: int = 10):
+    """Two residual blocks and a classifier: nothing like an EfficientNet, names of torch's choosing."""
+    import torch
+    from torch import nn
+
+    class Block(nn.Module):
+        def __init__(self, c: int) -> None:
+            super().__init__()
+            self.conv1, self.bn1 = nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
+            self.conv2, self.bn2 = nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
+
+        def forward(self, x):
+            return torch.relu(x + self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x))))))
+
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, width, 3, stride=2, padding=1), nn.ReLU(), Block(width), Block(width),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, classes)).eval()
+
+
+def _export(path, dynamic_hw: bool = False, size: int = 16, batch: int | None = 2):
+    """``batch`` None: the exporter's default, every axis fixed at the example's (batch 1)."""
+    import torch
+
+    model = _resnet()
+    axes = {0: "n", 2: "h", 3: "w"} if dynamic_hw else {0: "n"}
+    dynamic = {"dynamic_axes": {"x": axes, "y": {0: "n"}}} if batch else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.randn(batch or 1, 3, size, size),), str(path), input_names=["x"],
+                          output_names=["y"], opset_version=17, dynamo=False, **dynamic)
+    return model
+
+
+def _sweep(tmp_path, *args):
+    return run_cli("sweep", *args, *FAST, "--db", str(tmp_path / "r" / "db.sqlite"), "--models", str(tmp_path / "m"),
+                   "--reports", str(tmp_path / "r"), "--format", "json")
+
+
+def test_graph_cost_counts_initializers_and_conv_gemm_macs(tmp_path):
+    from benchbed.artifacts.user_onnx import inspect_onnx
+
+    model = _export(tmp_path / "net.onnx")
+    found = inspect_onnx(tmp_path / "net.onnx")
+    # BatchNorm is folded into the convs by the exporter: count the module's convs and linear by hand
+    convs = [(3, 8, 3, 8), (8, 8, 3, 8), (8, 8, 3, 8), (8, 8, 3, 8), (8, 8, 3, 8)]  # cin, cout, k, out hw
+    macs = sum(cin * cout * k * k * hw * hw for cin, cout, k, hw in convs) + 8 * 10
+    assert found.macs == macs
+    import onnx
+
+    stored = onnx.load(str(tmp_path / "net.onnx"))
+    assert found.params == sum(int(np.prod(t.dims)) for t in stored.graph.initializer)
+    # BN folded into conv biases, and the exporter shares equal initializers (the zero biases): the graph's
+    # count is what the file stores, at most the module's weights-plus-bias count
+    weights = sum(cin * cout * k * k + cout for cin, cout, k, _ in convs) + 8 * 10 + 10
+    assert sum(cin * cout * k * k for cin, cout, k, _ in convs) + 8 * 10 < found.params <= weights
+    assert sum(p.numel() for p in model.parameters()) > found.params  # torch's count still has BN's own
+    assert (found.name, found.input_name, found.output_name, found.sample_shape) == ("net", "x", "y", (3, 16, 16))
+
+
+def test_cpu_predictor_uses_the_graphs_own_names(tmp_path):
+    import torch
+
+    from benchbed.artifacts.parity import cpu_predictor
+
+    model = _export(tmp_path / "net.onnx")
+    images = np.random.default_rng(0).standard_normal((2, 3, 16, 16), dtype=np.float32)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(images)).numpy()
+    assert np.allclose(cpu_predictor(tmp_path / "net.onnx")(images), expected, atol=1e-4)
+
+
+def test_sweep_a_resnet_written_here_on_onnxruntime_and_openvino(tmp_path):
+    pytest.importorskip("openvino")
+    _export(tmp_path / "tiny_resnet.onnx", dynamic_hw=True)
+    result = _sweep(tmp_path, "--onnx", str(tmp_path / "tiny_resnet.onnx"), "--shapes", "x:1x3x24x24",
+                    "--backend", "onnxruntime,openvino", "--scenario", "single-stream,offline")
+    assert result.returncode == 0, result.stderr
+    results = json.loads(next((tmp_path / "r").glob("*/results.json")).read_text())["results"]
+    assert {r["cell"]["backend"] for r in results} == {"onnxruntime", "openvino"}
+    assert {r["cell"]["network"] for r in results} == {"tiny_resnet"}
+    assert all(r["status"] == "ok" for r in results), [r.get("error") for r in results]
+    for r in results:
+        assert r["parity"]["passed"] and r["parity"]["max_rel_error"] < 1e-4, r["parity"]
+        assert r["network_info"]["input_shape"] == [3, 24, 24] and r["network_info"]["macs"] > 0
+    assert {r["cell"]["batch"] for r in results} >= {1, 2}
+    assert (tmp_path / "m" / "onnx" / "tiny_resnet" / "onnx_reference.npy").exists()
+
+
+def test_a_fixed_batch_1_graph_is_measured_at_batch_1_only(tmp_path):
+    _export(tmp_path / "fixed.onnx", batch=None)
+    result = _sweep(tmp_path, "--onnx", str(tmp_path / "fixed.onnx"), "--backend", "onnxruntime",
+                    "--scenario", "offline")
+    assert result.returncode == 0, result.stderr
+    results = json.loads(next((tmp_path / "r").glob("*/results.json")).read_text())["results"]
+    assert [(r["status"], r["cell"]["batch"]) for r in results] == [("ok", 1)]
+
+
+def test_fp16_and_int8_transforms_of_a_users_file(tmp_path):
+    _export(tmp_path / "net.onnx")
+    result = _sweep(tmp_path, "--onnx", str(tmp_path / "net.onnx"), "--backend", "onnxruntime", "--precision",
+                    "fp16,int8", "--scenario", "single-stream")
+    assert result.returncode == 0, result.stderr
+    results = json.loads(next((tmp_path / "r").glob("*/results.json")).read_text())["results"]
+    assert {r["cell"]["precision"] for r in results} == {"fp16", "int8"}
+    assert all(r["status"] == "ok" for r in results), [r.get("error") for r in results]
+    fp16 = next(r for r in results if r["cell"]["precision"] == "fp16")
+    assert fp16["parity"]["passed"], fp16["parity"]  # against onnxruntime fp32 on the user's file
+    assert (tmp_path / "m" / "onnx" / "net" / "fp16.onnx").exists()
+
+
+def test_a_non_image_input_gets_seeded_normal_inputs(tmp_path):
+    _vector_model(tmp_path / "vec.onnx")
+    result = _sweep(tmp_path, "--onnx", str(tmp_path / "vec.onnx"), "--backend", "onnxruntime,openvino",
+                    "--scenario", "single-stream")
+    assert result.returncode == 0, result.stderr
+    results = json.loads(next((tmp_path / "r").glob("*/results.json")).read_text())["results"]
+    assert all(r["status"] == "ok" and r["parity"]["passed"] for r in results), results
+    assert results[0]["network_info"]["input_shape"] == [4] and results[0]["network_info"]["params"] == 0
+
+
+def test_a_folder_of_models_and_a_name(tmp_path):
+    from benchbed.artifacts.user_onnx import load_onnx_models
+
+    _export(tmp_path / "a.onnx")
+    _export(tmp_path / "b.onnx")
+    assert [m.name for m in load_onnx_models(tmp_path)] == ["a", "b"]
+    assert [m.name for m in load_onnx_models(tmp_path / "a.onnx", name="mine")] == ["mine"]
+
+
+def _no_inputs(path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    const = helper.make_node("Constant", [], ["y"], value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0]))
+    graph = helper.make_graph([const], "g", [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+
+
+def _checker_fails(path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("Relu", ["x"], ["y"])
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    model.graph.node[0].input[0] = "undefined_tensor"  # an input no node or initializer makes
+    onnx.save(model, str(path))
+
+
+def _vector_model(path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+
+
+def _outside_data(path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [4], [1.0, 2.0, 3.0, 4.0])
+    weight.ClearField("float_data")
+    weight.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", "../secret.bin"), ("offset", "0"), ("length", "16")):
+        entry = weight.external_data.add()
+        entry.key, entry.value = key, value
+    node = helper.make_node("Add", ["x", "w"], ["y"])
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])], [weight])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+
+
+@pytest.mark.parametrize("make,extra,words", [
+    (_checker_fails, [], "onnx.checker rejects it"),
+    (_no_inputs, [], "no inputs"),
+    (lambda p: _export(p, dynamic_hw=True), [], "dynamic axes other than batch"),
+    (_outside_data, [], "outside the model's folder"),
+    (lambda p: _export(p), ["--backend", "torch"], "cannot run an ONNX file"),
+    (_vector_model, ["--precision", "int8"], "int8 calibrates on 3xHxH images"),
+    (lambda p: _export(p), ["--shapes", "images:1x3x8x8"], "not an input"),
+], ids=["checker", "no-inputs", "dynamic-hw", "external-outside", "torch", "int8-not-image", "shapes-name"])
+def test_bad_onnx_is_one_line_exit_2_and_nothing_runs(tmp_path, make, extra, words):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    make(folder / "net.onnx")
+    result = _sweep(tmp_path, "--onnx", str(folder / "net.onnx"), *(extra or ["--backend", "onnxruntime"]))
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = [x for x in result.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and words in lines[0], result.stderr
+    assert not (tmp_path / "r").exists() and not (tmp_path / "m").exists()
