@@ -94,8 +94,8 @@ def check_user_onnx(precisions: list[str], backends: list[str], models: list[dic
 
     for name in backends:
         if not get_backend(name).capabilities.reads_onnx:
-            raise BenchbedError(f"--backend {name} cannot run an ONNX file (it runs benchbed's torch module); "
-                                "choose onnxruntime, openvino or null for --onnx")
+            raise ConfigError("backend", f"{name} cannot run an ONNX file (it runs benchbed's torch module); "
+                              "choose onnxruntime, openvino or null for {onnx}", ("onnx",))
     for precision in precisions:
         get_precision(precision)
         for doc in models:
