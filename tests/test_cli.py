@@ -114,7 +114,8 @@ def test_sweep_lines_and_tables_show_brackets_as_text():
     out = io.StringIO()
     console = Console(file=out, width=200)
     with RichSweepUI(console) as ui:
-        ui.message("note: pip install 'benchbed[gpu]'")
+        ui.phase("b0 [hw:a]", "note: pip install 'benchbed[gpu]'")  # (the dead SweepUI.message is gone)
+        console.print(ui.progress.tasks[ui.current].description, markup=False)
         ui.finish_cell("b0 [hw:a]", {"status": "failed", "error": "needs pip install 'benchbed[mlperf]'"})
     text = out.getvalue()
     for needle in ("'benchbed[gpu]'", "b0 [hw:a]: FAILED", "'benchbed[mlperf]'"):

@@ -35,8 +35,10 @@ def test_generate_table_names_the_mode():
     # unbounded work is refused before it starts (these grew past 1.5 GB, or were killed for memory)
     (["generate", "--mode", "compound", "--phi", "0-99999999999"], "more than 64 values"),
     (["generate", "--mode", "compound", "--phi", "100"], "over benchbed's limit of 1,000"),
-    (["generate", "--phi", "0", "--depth", "1e9"], "over benchbed's limit of 1,000"),
-    (["generate", "--phi", "0", "--width", "1e5"], "parameters is over the limit"),
+    (["generate", "--phi", "0", "--depth", "1e9"], "--depth must be a positive number up to 1000"),
+    (["generate", "--phi", "0", "--width", "1e5"], "--width must be a positive number up to 1000"),
+    (["generate", "--phi", "0", "--depth", "500"], "over benchbed's limit of 1,000"),
+    (["generate", "--phi", "0", "--width", "500"], "parameters is over the limit"),
     (["generate", "--phi", "0", "--resolution", "1000000"], "MACs per image is over the limit"),
 ])
 def test_bad_input_is_one_line_exit_2(args, needle):

@@ -38,9 +38,9 @@ class Constraints:
         if not 0 < self.percentile <= 100:
             raise ConfigError("percentile", f"must be in (0, 100], got {self.percentile:g}")
         if self.target_qps is not None and not (math.isfinite(self.target_qps) and self.target_qps > 0):
-            raise ConfigError("target_qps", f"must be a finite number > 0, got {self.target_qps:g}")
+            raise ConfigError("target_qps", f"must be > 0, got {self.target_qps:g}")
         if self.sla_ms is not None and not (math.isfinite(self.sla_ms) and self.sla_ms > 0):
-            raise ConfigError("sla_ms", f"must be a finite number > 0 ms, got {self.sla_ms:g}")
+            raise ConfigError("sla_ms", f"must be > 0 ms, got {self.sla_ms:g}")
         if self.min_top1 is not None and not 0 <= self.min_top1 <= 100:
             raise ConfigError("min_top1", f"is a percentage in [0, 100], got {self.min_top1:g}")
         for name in self.precisions or ():

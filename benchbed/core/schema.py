@@ -54,7 +54,7 @@ class StatsModel(_Open):
 
 
 class ValidityModel(_Open):
-    status: Literal["VALID", "INVALID"] = "VALID"
+    status: Literal["VALID", "INVALID"]
     reasons: list[Text] = []
     warnings: list[Text] = []
 
@@ -109,7 +109,7 @@ class OkModel(_Open):
     cell: CellModel
     stats: StatsModel
     samples_ms: list[NonNegative] = []
-    validity: ValidityModel = ValidityModel()
+    validity: ValidityModel
     timing: TimingModel = TimingModel()
     memory: MemoryModel
     host: dict = {}

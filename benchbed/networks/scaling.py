@@ -125,9 +125,14 @@ def flops_ratio(alpha: float, beta: float, gamma: float) -> float:
     return alpha * beta**2 * gamma**2
 
 
+#: A multiplier past this is a typo, not a network (B7 is width 2.0, depth 3.1); the size limits in spec.py
+#: would refuse the network anyway, but only after arithmetic that overflows on values like 1e308.
+MAX_MULTIPLIER = 1000.0
+
+
 def _check_positive(label: str, value: float) -> None:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise ConfigError(label, f"must be a positive number, got {value}")
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= MAX_MULTIPLIER):
+        raise ConfigError(label, f"must be a positive number up to {MAX_MULTIPLIER:g}, got {value}")
 
 
 def _check_phi(phi: float) -> None:
