@@ -64,9 +64,12 @@ def test_several_backends_in_one_sweep(tmp_path):
     assert "| openvino |" in report and "| torch |" in report
 
 
-def test_selftest_passes_every_usable_backend_here():
-    result = run_cli("selftest", "--resolution", "32", "--format", "json")
+def test_selftest_passes_every_usable_backend_here(tmp_path):
+    result = run_cli("selftest", "--resolution", "32", "--format", "json", "--out", str(tmp_path / "st.json"))
     assert result.returncode == 0, result.stdout + result.stderr
     rows = {r["backend"]: r for r in json.loads(result.stdout)}
+    sent = json.loads((tmp_path / "st.json").read_text())  # the one file a GPU owner sends back
+    assert sent["format"] == "benchbed-selftest/1" and sent["rows"] == list(rows.values())
+    assert sent["environment"]["versions"] and "gpus" in sent["environment"] and sent["failed"] is False
     assert rows["onnxruntime"]["status"] == "PASS" and rows["onnxruntime"]["parity"] <= 1e-4
     assert rows["tensorrt"]["status"] == "skipped" and not rows["tensorrt"]["usable"]

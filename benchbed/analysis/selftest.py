@@ -62,6 +62,19 @@ def selftest(resolution: int = 64) -> list[dict]:
     return list(rows.values())
 
 
+#: The format of ``benchbed selftest --out``: what a GPU owner sends back.
+SELFTEST_FORMAT = "benchbed-selftest/1"
+
+
+def report_document(rows: list[dict], resolution: int) -> dict:
+    """Every backend's row (pass/fail, parity, latency beside trtexec's) with the machine's environment:
+    library versions, GPUs and driver, benchbed's version and commit."""
+    from benchbed.core.environment import environment
+
+    return {"format": SELFTEST_FORMAT, "resolution": resolution, "width": WIDTH, "failed": failed(rows),
+            "environment": environment(), "rows": rows}
+
+
 def failed(rows: list[dict]) -> bool:
     """Whether any backend that was tried failed (skipped backends do not fail the selftest)."""
     return any(row["status"] == "FAIL" for row in rows)
