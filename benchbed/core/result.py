@@ -62,14 +62,6 @@ class Result:
 
     status = "ok"
 
-    @property
-    def valid(self) -> bool:
-        return self.validity.get("status") == "VALID"
-
-    @property
-    def memory_bytes(self) -> int | None:
-        return memory_bytes(self.to_json())
-
     def to_json(self) -> dict:
         doc = {"status": "ok", "cell": self.cell.to_dict(), "network_info": self.network_info,
                "validity": self.validity, "stats": self.stats, "first_inference_ms": self.first_inference_ms,
