@@ -31,7 +31,8 @@ CONFIGS = [("benchbed.sweep:SweepConfig", "sweep", {"overrides", "profile", "ext
            ("benchbed.sweep.session:RunOptions", "sweep", set()),
            ("benchbed.analysis.compare:Thresholds", "compare", {"confidence", "resamples", "seed"}),
            ("benchbed.analysis.procure:Constraints", "procure", set()),
-           ("benchbed.analysis.abtest:ABTest", "abtest", set())]
+           ("benchbed.analysis.abtest:ABTest", "abtest", {"settings"}),
+           ("benchbed.analysis.interleave:InterleaveSettings", "abtest", {"burst_iterations", "seed"})]
 
 
 @pytest.mark.parametrize("config,command,flagless", CONFIGS, ids=[c[0].split(":")[1] for c in CONFIGS])

@@ -198,17 +198,3 @@ def test_compare_bad_input_exit_2(two_runs, tmp_path, case, needle):
     result = run_cli("compare", str(a), target, *extra)
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert needle in result.stderr and len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
-
-
-def test_abtest_runs_both_sides_interleaved(tmp_path):
-    import sys
-
-    result = run_cli("abtest", "--base-python", sys.executable, "--rounds", "2", "--work", str(tmp_path / "ab"),
-                     "--sweep-args", f"--phi 0 {' '.join(TINY_ARGS)} --quick --duration 0.2 --scenario single-stream "
-                                     f"--models {tmp_path / 'm'}", "--fail-on", "new failure", "--format", "json")
-    assert result.returncode == 0, result.stderr
-    out = json.loads(result.stdout)
-    assert len(out["cells"]) == 1 and out["cells"][0]["verdict"] != "incomparable"
-    assert [line.split(": ")[1] for line in result.stderr.splitlines() if line.startswith("round")] == \
-        ["base", "current", "current", "base"]
-    assert len(list((tmp_path / "ab" / "base").glob("*/results.json"))) == 2

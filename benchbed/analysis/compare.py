@@ -19,7 +19,8 @@ from benchbed.core.errors import ConfigError
 from benchbed.core.result import memory_bytes
 
 VERDICTS = ("slower", "more memory", "faster", "less memory", "no significant change", "incomparable",
-            "new failure", "fixed", "failed", "missing", "new")
+            "new failure", "fixed", "failed", "missing", "new",
+            "unknown")  # abtest: the interval could not decide within the time budget
 DEFAULT_FAIL_ON = ("slower", "more memory", "new failure")
 
 

@@ -1,4 +1,4 @@
-"""``benchbed abtest``: BASE and CURRENT sweeps interleaved on this machine (``analysis.abtest``), compared."""
+"""``benchbed abtest``: BASE and CURRENT checkouts loaded at once and interleaved, cell by cell (``analysis.abtest``)."""
 
 from __future__ import annotations
 
@@ -9,37 +9,47 @@ from typing import Annotated, Optional
 
 import typer
 
-from benchbed.core.errors import ConfigError
 from benchbed.cli.app import app, say
 from benchbed.cli.compare import COMPARE_FORMATS, FailOnOpt, emit_comparison, fail_on_verdicts
 from benchbed.cli.options import CompareFormat, choose_format
+from benchbed.core.errors import ConfigError
 
 
 @app.command()
 def abtest(
     base_python: Annotated[Path, typer.Option("--base-python", help="Python of the BASE checkout's environment.")],
-    sweep_args: Annotated[str, typer.Option("--sweep-args", help="Arguments for both sweeps, quoted.")] = "--phi 0 --quick",
+    sweep_args: Annotated[str, typer.Option("--sweep-args", help="Sweep options naming the cells, quoted.")] =
+        "--phi 0 --scenario single-stream",
     current_python: Annotated[Optional[Path], typer.Option("--current-python", help="Default: this Python.")] = None,
-    rounds: Annotated[int, typer.Option("--rounds", help="A B rounds (order alternates).")] = 3,
-    work: Annotated[Path, typer.Option("--work", help="Folder for both sides' stores and results.")] = Path("reports/abtest"),
-    min_effect: Annotated[float, typer.Option("--min-effect")] = 0.05,
-    alpha: Annotated[float, typer.Option("--alpha")] = 0.01,
-    fail_on: FailOnOpt = "slower,more memory,new failure",
+    min_effect: Annotated[float, typer.Option("--min-effect", help="Smallest change worth detecting (0.05 = 5 %).")] =
+        0.05,
+    budget: Annotated[float, typer.Option("--budget", help="Seconds of measuring per cell before 'unknown'.")] = 60.0,
+    burst: Annotated[float, typer.Option("--burst", help="Seconds per timed burst (each side twice a round).")] = 0.25,
+    min_rounds: Annotated[int, typer.Option("--min-rounds", help="Rounds before a verdict may stop the test.")] = 8,
+    confidence: Annotated[float, typer.Option("--confidence", help="Of the ratio's interval.")] = 0.99,
+    max_foreign_cpu: Annotated[float, typer.Option(
+        "--max-foreign-cpu", help="Rounds where other processes used more cores than this are redone.")] = 0.25,
+    work: Annotated[Path, typer.Option("--work", help="Folder for each side's artifacts.")] = Path("reports/abtest"),
+    fail_on: FailOnOpt = "slower,new failure",
     output_format: CompareFormat = "table",
     output: Annotated[Optional[Path], typer.Option("--output")] = None,
 ) -> None:
-    """Run BASE and CURRENT sweeps interleaved (A B, B A, ...) on this machine, then compare them."""
-    from benchbed.analysis.abtest import ABTest, run_abtest
-    from benchbed.analysis.compare import Thresholds
+    """Interleave BASE and CURRENT, both loaded at once, until each cell is slower, faster, same or out of budget."""
+    from benchbed.analysis.abtest import ABTest, as_comparisons, run_abtest
+    from benchbed.analysis.interleave import InterleaveSettings
+    from benchbed.cli.sweep import parse_sweep_args
 
     choose_format(output_format, COMPARE_FORMATS)
+    verdicts = fail_on_verdicts(fail_on)
+    settings = InterleaveSettings(min_effect=min_effect, budget_seconds=budget, burst_seconds=burst,
+                                  min_rounds=min_rounds, confidence=confidence, max_foreign_cpu=max_foreign_cpu)
     try:
-        words = tuple(shlex.split(sweep_args))
+        words = shlex.split(sweep_args)
     except ValueError as exc:  # shlex: "No closing quotation", "No escaped character"
         raise ConfigError("sweep_args", f"{sweep_args!r} cannot be split into arguments: {exc}") from None
-    test = ABTest(base_python, current_python or Path(sys.executable), words, rounds, work)
-    thresholds = Thresholds(latency=min_effect, throughput=min_effect, memory=0.10, alpha=alpha)
-    verdicts = fail_on_verdicts(fail_on)
-    rows = run_abtest(test, thresholds, lambda index, side: say(f"round {index + 1}/{rounds}: {side}"))
-    raise typer.Exit(emit_comparison(rows, f"{base_python} x{rounds}", f"{test.current_python} x{rounds}", verdicts,
+    test = ABTest(base_python, current_python or Path(sys.executable), settings, work)
+    config = parse_sweep_args(words)
+    quiet = output_format == "json"
+    cells = run_abtest(test, config, (lambda message: None) if quiet else say)
+    raise typer.Exit(emit_comparison(as_comparisons(cells), str(base_python), str(test.current_python), verdicts,
                                      output_format, output))

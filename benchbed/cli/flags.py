@@ -37,6 +37,7 @@ FLAGS: dict[str, str] = {
 #: per command, where a field's flag differs from the one above
 COMMAND_FLAGS: dict[str, dict[str, str]] = {
     "procure": {"sla_ms": "--sla"},
+    "abtest": {"budget_seconds": "--budget", "burst_seconds": "--burst"},
 }
 
 

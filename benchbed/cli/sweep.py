@@ -93,47 +93,11 @@ def sweep(
     output_format: FormatOpt = OutputFormat.table,
 ) -> None:
     """Generate, export, measure and report every φ (or your --onnx files): the main job. Resumable with --resume."""
-    from benchbed.backends import route_options
+    config, backends, skipped = build_config(locals())
     from benchbed.core.files import ensure_writable_dir
     from benchbed.report.markdown import write_report
-    from benchbed.sweep import SweepConfig, check_precisions, validate_config
-    from benchbed.sweep.session import RunOptions, resolve_backends, timing_profile
+    from benchbed.sweep.session import RunOptions
 
-    if quick and strict:
-        raise BenchbedError("--quick and --strict exclude each other")
-    profile = timing_profile("quick" if quick else "strict" if strict else "default", warmup_seconds=warmup_seconds,
-                             min_seconds=min_seconds, min_iterations=min_iterations, max_seconds=max_seconds)
-    backends, precisions = csv_list(backend, "--backend"), csv_list(precision, "--precision")
-    if (name is not None or shapes is not None) and onnx is None:
-        raise BenchbedError("--name and --shapes go with --onnx")
-    if onnx is not None:
-        from benchbed.artifacts.user_onnx import load_onnx_models
-        from benchbed.sweep.config import check_user_onnx
-
-        check_user_onnx(precisions, [b for b in backends if b != "auto"])
-        user_models = [m.to_dict() for m in load_onnx_models(onnx, name, shapes)]
-        check_user_onnx(precisions, [], user_models)
-        networks = []  # the files are the networks: --phi/--mode are not used
-    else:
-        user_models = []
-        networks = specs(phi, mode, alpha, beta, gamma, width, depth, resolution, baseline)
-    check_precisions(precisions, backends)
-    chosen, skipped = resolve_backends(backends)
-    overrides = {k: v for k, v in (("width", width), ("depth", depth), ("resolution", resolution)) if v is not None}
-    custom = networks[0].custom_baseline if networks else None
-    config = SweepConfig(phis=[s.scaling.phi for s in networks], mode=mode, alpha=alpha, beta=beta, gamma=gamma,
-                         baseline=networks[0].baseline if networks else "efficientnet-b0",
-                         baseline_doc=custom.to_dict() if custom is not None else None, onnx=user_models,
-                         overrides=overrides, backend=chosen, precisions=precisions,
-                         scenarios=csv_list(scenario, "--scenario"), profile=profile, max_batch=max_batch,
-                         threads=threads, io_binding=io_binding, cell_timeout=cell_timeout, models_dir=str(models),
-                         reports_dir=str(reports),
-                         backend_extra=route_options(key_value_pairs(backend_option or []), chosen.split(",")),
-                         sla_ms=milliseconds(sla_p99, "--sla-p99") if sla_p99 is not None else None,
-                         sla_percentile=sla_percentile, max_queue_delay_ms=max_queue_delay, loadgen_strict=strict,
-                         max_qps=max_qps,
-                         hardware=csv_list(hardware, "--hardware") if hardware else [])
-    validate_config(config)
     options = RunOptions(db=db, resume=resume, run_id=run_id, executor=executor, address=address,
                          ray_retries=ray_retries)
     options.check(config)
@@ -141,9 +105,73 @@ def sweep(
     ensure_writable_dir(reports, "--reports")
     quiet = output_format is OutputFormat.json
     if "auto" in backends and not quiet:
-        say(f"backend auto -> {chosen}" + "".join(f"\n  skipped {line}" for line in skipped))
+        say(f"backend auto -> {config.backend}" + "".join(f"\n  skipped {line}" for line in skipped))
     run, results = _measure(config, options, quiet)
     report = write_report(run, results, reports)
     print_results(run, results, quiet)
     if not quiet:
         say(f"report: {report}\nresults: {report.parent / 'results.json'}")
+
+
+def build_config(params: dict) -> tuple[SweepConfig, list[str], list[str]]:
+    """The sweep's options (the command's parameters by name) as a checked :class:`SweepConfig`, plus the
+    backends asked for and the skipped-backend lines; ``abtest`` plans its cells from the same options."""
+    from types import SimpleNamespace
+
+    from benchbed.backends import route_options
+    from benchbed.sweep import SweepConfig, check_precisions, validate_config
+    from benchbed.sweep.session import resolve_backends, timing_profile
+
+    p = SimpleNamespace(**params)
+    if p.quick and p.strict:
+        raise BenchbedError("--quick and --strict exclude each other")
+    profile = timing_profile("quick" if p.quick else "strict" if p.strict else "default",
+                             warmup_seconds=p.warmup_seconds, min_seconds=p.min_seconds,
+                             min_iterations=p.min_iterations, max_seconds=p.max_seconds)
+    backends, precisions = csv_list(p.backend, "--backend"), csv_list(p.precision, "--precision")
+    if (p.name is not None or p.shapes is not None) and p.onnx is None:
+        raise BenchbedError("--name and --shapes go with --onnx")
+    if p.onnx is not None:
+        from benchbed.artifacts.user_onnx import load_onnx_models
+        from benchbed.sweep.config import check_user_onnx
+
+        check_user_onnx(precisions, [b for b in backends if b != "auto"])
+        user_models = [m.to_dict() for m in load_onnx_models(p.onnx, p.name, p.shapes)]
+        check_user_onnx(precisions, [], user_models)
+        networks = []  # the files are the networks: --phi/--mode are not used
+    else:
+        user_models = []
+        networks = specs(p.phi, p.mode, p.alpha, p.beta, p.gamma, p.width, p.depth, p.resolution, p.baseline)
+    check_precisions(precisions, backends)
+    chosen, skipped = resolve_backends(backends)
+    overrides = {k: v for k, v in (("width", p.width), ("depth", p.depth), ("resolution", p.resolution))
+                 if v is not None}
+    custom = networks[0].custom_baseline if networks else None
+    config = SweepConfig(phis=[s.scaling.phi for s in networks], mode=p.mode, alpha=p.alpha, beta=p.beta,
+                         gamma=p.gamma, baseline=networks[0].baseline if networks else "efficientnet-b0",
+                         baseline_doc=custom.to_dict() if custom is not None else None, onnx=user_models,
+                         overrides=overrides, backend=chosen, precisions=precisions,
+                         scenarios=csv_list(p.scenario, "--scenario"), profile=profile, max_batch=p.max_batch,
+                         threads=p.threads, io_binding=p.io_binding, cell_timeout=p.cell_timeout,
+                         models_dir=str(p.models), reports_dir=str(p.reports),
+                         backend_extra=route_options(key_value_pairs(p.backend_option or []), chosen.split(",")),
+                         sla_ms=milliseconds(p.sla_p99, "--sla-p99") if p.sla_p99 is not None else None,
+                         sla_percentile=p.sla_percentile, max_queue_delay_ms=p.max_queue_delay,
+                         loadgen_strict=p.strict, max_qps=p.max_qps,
+                         hardware=csv_list(p.hardware, "--hardware") if p.hardware else [])
+    validate_config(config)
+    return config, backends, skipped
+
+
+def parse_sweep_args(words: list[str]) -> SweepConfig:
+    """``benchbed sweep``'s arguments, parsed by the command's own options, as a :class:`SweepConfig`."""
+    command = typer.main.get_command(app).commands["sweep"]
+    from typer import _click as click  # typer >= 0.24 vendors click (as cli/app.py)
+
+    try:
+        context = command.make_context("sweep", list(words), resilient_parsing=False)
+    except click.ClickException as exc:
+        raise BenchbedError(f"--sweep-args: {exc.format_message()}") from None
+    except typer.Exit:  # --help: the help went to stdout, and there is nothing to compare
+        raise BenchbedError("--sweep-args: give sweep options, not --help") from None
+    return build_config(context.params)[0]

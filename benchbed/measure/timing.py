@@ -93,13 +93,26 @@ def time_runner(infer: Callable[[], None], profile: TimingProfile,
     warm_seconds = (clock() - warm_start) / 1e9
 
     phase("measure")
+    samples_ns, measured_seconds, capped = measure_loop(infer, profile.min_seconds, profile.min_iterations,
+                                                        profile.max_seconds)
+    return Timings(first_ms, warm_count, warm_seconds, [s / 1e6 for s in samples_ns], measured_seconds, capped)
+
+
+def measure_loop(infer: Callable[[], None], min_seconds: float, min_iterations: int,
+                 max_seconds: float) -> tuple[list[int], float, bool]:
+    """(per-call nanoseconds, wall seconds, capped): ``infer`` until both minimums are met or the cap hits.
+
+    The one timed loop: a sweep cell's measurement and an interleaved burst (``launchers.resident``) both
+    use it, so a paired comparison times exactly what a sweep times.
+    """
+    clock = time.perf_counter_ns
     samples: list[int] = []
     append = samples.append
-    min_ns, cap_ns = int(profile.min_seconds * 1e9), int(profile.max_seconds * 1e9)
+    min_ns, cap_ns = int(min_seconds * 1e9), int(max_seconds * 1e9)
     begin = clock()
     now = begin
     while True:
-        if now - begin >= min_ns and len(samples) >= profile.min_iterations:
+        if now - begin >= min_ns and len(samples) >= min_iterations:
             capped = False
             break
         if now - begin >= cap_ns:
@@ -109,4 +122,4 @@ def time_runner(infer: Callable[[], None], profile: TimingProfile,
         infer()
         now = clock()
         append(now - t0)
-    return Timings(first_ms, warm_count, warm_seconds, [s / 1e6 for s in samples], (now - begin) / 1e9, capped)
+    return samples, (now - begin) / 1e9, capped

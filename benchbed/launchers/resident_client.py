@@ -1,0 +1,105 @@
+"""The coordinator's handle on one resident worker (``launchers.resident``): start it with a given Python,
+send a request, wait for its reply with a timeout, stop it. The worker dies with its parent."""
+
+from __future__ import annotations
+
+import json
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchbed.core.errors import BenchbedError
+from benchbed.measure.paired import Burst
+from benchbed.launchers.process import _die_with_parent
+
+START_TIMEOUT = 120.0  # importing torch/onnxruntime on a cold, busy machine
+
+
+class ResidentError(BenchbedError):
+    """The resident worker could not be started, answered with an error, or died."""
+
+
+class ResidentWorker:
+    """One long-lived worker process; ``request`` returns its JSON reply or raises :class:`ResidentError`."""
+
+    def __init__(self, python: str | Path = sys.executable, label: str = "worker") -> None:
+        self.label = label
+        self._stderr = tempfile.TemporaryFile(mode="w+")
+        try:
+            self._proc = subprocess.Popen(
+                [str(python), "-m", "benchbed.launchers.resident"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=self._stderr, text=True, start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+        except OSError as exc:
+            raise ResidentError(f"{label}: cannot start {python}: {exc.strerror or exc}") from None
+        self._replies: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+        self.hello = self.request({"op": "hello"}, START_TIMEOUT)
+
+    def _pump(self) -> None:
+        for line in self._proc.stdout:
+            self._replies.put(line)
+        self._replies.put(None)  # end of stream: the process exited
+
+    def stderr_tail(self, lines: int = 1) -> str:
+        self._stderr.seek(0)
+        kept = [line.strip() for line in self._stderr.read().splitlines() if line.strip()]
+        return " | ".join(kept[-lines:]) or "no output"
+
+    def request(self, message: dict, timeout: float) -> dict:
+        try:
+            self._proc.stdin.write(json.dumps(message) + "\n")
+            self._proc.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            raise ResidentError(f"{self.label} exited: {self.stderr_tail()}") from None
+        try:
+            line = self._replies.get(timeout=timeout)
+        except queue.Empty:
+            self.close()
+            raise ResidentError(f"{self.label} did not answer {message.get('op')!r} within {timeout:g}s") from None
+        if line is None:
+            self._proc.wait()
+            raise ResidentError(f"{self.label} exited (code {self._proc.returncode}): {self.stderr_tail()}")
+        reply = json.loads(line)
+        if "error" in reply:
+            raise ResidentError(f"{self.label}: {reply['error']}")
+        return reply
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            try:
+                self._proc.stdin.write(json.dumps({"op": "quit"}) + "\n")
+                self._proc.stdin.flush()
+                self._proc.wait(timeout=10)
+            except (BrokenPipeError, ValueError, subprocess.TimeoutExpired):
+                self._proc.kill()
+                self._proc.wait()
+        self._stderr.close()
+
+    def __enter__(self) -> "ResidentWorker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+@dataclass
+class ResidentVariant:
+    """A variant loaded in a resident worker, as the interleaving coordinator times it."""
+
+    label: str
+    worker: ResidentWorker
+    info: dict = field(default_factory=dict)  # the load reply: artifact, its sha256, parity, backend details
+
+    @classmethod
+    def load(cls, label: str, worker: ResidentWorker, request: dict, timeout: float = 1800.0) -> "ResidentVariant":
+        return cls(label, worker, worker.request(request, timeout)["loaded"])
+
+    def burst(self, seconds: float, iterations: int) -> Burst:
+        reply = self.worker.request({"op": "burst", "seconds": seconds, "iterations": iterations},
+                                    timeout=seconds * 20 + 120)
+        return Burst(reply["samples_ms"], reply["seconds"], reply.get("foreign_cpu_cores"))

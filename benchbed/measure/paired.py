@@ -1,0 +1,130 @@
+"""Paired ratios over interleaved rounds, their interval, and a sequential three-way verdict.
+
+Two variants timed minutes apart on a shared machine differ by whatever the machine did in between;
+timed in alternating short bursts, each *round* gives one paired ratio that drift hits on both
+sides alike (duet benchmarking, Bulej et al. 2020; randomized multiple interleaved trials, Abedi &
+Brecht 2017). The answer is the ratio with a confidence interval over rounds, not two absolute numbers.
+
+The interval is the Hodges-Lehmann estimate of the log ratio with its Wilcoxon signed-rank
+confidence interval: distribution-free, exact for the handful of rounds a sequential test starts
+with, and robust to a round spoiled by a burst of foreign load (a bootstrap of the mean is neither).
+
+The verdict is Pinpoint's (slower / faster / same / unknown), with AIPerf's stopping rule: measure
+until the interval is narrow enough to decide against ``min_effect``, or the budget runs out.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy.stats import norm
+
+VERDICTS = ("slower", "faster", "same", "unknown")
+EXACT_UP_TO = 60  # rounds: above this the signed-rank distribution's normal approximation is used
+
+
+@lru_cache(maxsize=None)
+def _signed_rank_cdf(n: int) -> np.ndarray:
+    """P(W+ <= w) for w = 0 .. n(n+1)/2 under the null (exact, by counting subsets of ranks)."""
+    counts = np.zeros(n * (n + 1) // 2 + 1)
+    counts[0] = 1.0
+    for rank in range(1, n + 1):
+        counts[rank:] = counts[rank:] + counts[:-rank].copy()
+    return np.cumsum(counts) / 2.0 ** n
+
+
+def _critical_rank(n: int, confidence: float) -> int | None:
+    """The number of Walsh averages cut from each end for a two-sided interval; None if n is too small."""
+    tail = (1 - confidence) / 2
+    if n <= EXACT_UP_TO:
+        cdf = _signed_rank_cdf(n)
+        below = np.nonzero(cdf <= tail)[0]  # largest w with P(W <= w) <= tail
+        return int(below[-1]) + 1 if below.size else None
+    mean, sd = n * (n + 1) / 4, math.sqrt(n * (n + 1) * (2 * n + 1) / 24)
+    return max(1, int(math.floor(mean - norm.ppf(1 - tail) * sd)))
+
+
+def hodges_lehmann(log_ratios: np.ndarray, confidence: float) -> tuple[float, float | None, float | None]:
+    """(estimate, low, high) of the centre of ``log_ratios``; the bounds are None with too few rounds."""
+    values = np.asarray(log_ratios, dtype=np.float64)
+    i, j = np.triu_indices(values.size)
+    walsh = np.sort((values[i] + values[j]) / 2)
+    estimate = float(np.median(walsh))
+    k = _critical_rank(values.size, confidence)
+    if k is None:
+        return estimate, None, None
+    return estimate, float(walsh[k - 1]), float(walsh[-k])
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A ratio (variant / reference, of latency) with its interval and what it means against ``min_effect``."""
+
+    ratio: float
+    ci_low: float | None
+    ci_high: float | None
+    confidence: float
+    rounds: int
+    verdict: str
+    min_effect: float
+    smallest_detectable: float | None  # the interval's half-width, as a fraction: changes below it were not seeable
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def describe(self) -> str:
+        interval = (f" [{self.ci_low:.3f}, {self.ci_high:.3f}]" if self.ci_low is not None else " [too few rounds]")
+        seeable = (f"; could see changes >= {self.smallest_detectable:.1%}" if self.smallest_detectable is not None
+                   else "")
+        return f"{self.ratio:.3f}{interval} {self.verdict} ({self.rounds} rounds{seeable})"
+
+
+def decide(ratios: list[float] | np.ndarray, min_effect: float, confidence: float = 0.99) -> Decision:
+    """The three-way verdict (plus unknown) on per-round ratios of variant to reference latency.
+
+    - slower: the interval excludes 1 and the estimate is at least half of ``min_effect`` above it (a
+      significant 0.5 % is not a regression worth a red build: a fixed layout bias between two
+      processes can be that large, Mytkowicz et al. 2009);
+    - faster: the mirror image;
+    - same: the whole interval lies within ``min_effect`` of 1, so no change that large is plausible;
+    - unknown: none of these yet: measure more rounds (or the budget ran out).
+    """
+    logs = np.log(np.asarray(ratios, dtype=np.float64))
+    if logs.size == 0:
+        return Decision(float("nan"), None, None, confidence, 0, "unknown", min_effect, None)
+    estimate, low, high = hodges_lehmann(logs, confidence)
+    ratio = math.exp(estimate)
+    if low is None or high is None:
+        return Decision(ratio, None, None, confidence, int(logs.size), "unknown", min_effect, None)
+    effect, half = math.log1p(min_effect), (high - low) / 2
+    if low > 0 and estimate >= effect / 2:
+        verdict = "slower"
+    elif high < 0 and estimate <= -effect / 2:
+        verdict = "faster"
+    elif -effect < low and high < effect:
+        verdict = "same"
+    else:
+        verdict = "unknown"
+    return Decision(ratio, math.exp(low), math.exp(high), confidence, int(logs.size), verdict, min_effect,
+                    math.expm1(half))
+
+
+def round_value(burst_medians_ms: list[float]) -> float:
+    """One variant's figure in one round: the geometric mean of its bursts' medians (ABBA: two bursts)."""
+    return float(np.exp(np.mean(np.log(burst_medians_ms))))
+
+
+@dataclass(frozen=True)
+class Burst:
+    """One short timed run of one variant inside a round, with the foreign CPU use seen meanwhile."""
+
+    samples_ms: list[float]
+    seconds: float
+    foreign_cpu_cores: float | None
+
+    @property
+    def median_ms(self) -> float:
+        return float(np.median(self.samples_ms))

@@ -1,0 +1,113 @@
+"""Paired interleaved measurement: the interval, the sequential verdict, and the coordinator's rounds."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy.stats import wilcoxon
+
+from benchbed.analysis.interleave import InterleaveSettings, interleave
+from benchbed.core.errors import ConfigError
+from benchbed.measure.paired import Burst, _critical_rank, decide, hodges_lehmann
+
+
+def test_exact_critical_rank_matches_the_signed_rank_test():
+    # the interval excludes 0 exactly when the exact two-sided Wilcoxon test rejects at 1 - confidence
+    rng = np.random.default_rng(3)
+    for n in (8, 12, 20):
+        for shift in (0.0, 0.3, 0.6, 1.0):
+            values = rng.standard_normal(n) + shift
+            _, low, high = hodges_lehmann(values, 0.95)
+            p = wilcoxon(values, method="exact").pvalue
+            assert (low > 0 or high < 0) == (p < 0.05), (n, shift, p, low, high)
+
+
+def test_too_few_rounds_give_no_interval():
+    assert _critical_rank(5, 0.99) is None  # 2 / 2^5 > 0.01: no interval at 99 % from 5 rounds
+    assert decide([1.1] * 5, 0.05).verdict == "unknown"
+
+
+@pytest.mark.parametrize("shift,verdict", [(1.10, "slower"), (0.90, "faster"), (1.0, "same")])
+def test_verdicts(shift, verdict):
+    rng = np.random.default_rng(1)
+    ratios = shift * np.exp(rng.normal(0, 0.01, 30))
+    decision = decide(ratios, 0.05)
+    assert decision.verdict == verdict
+    assert decision.ci_low < decision.ratio < decision.ci_high
+    assert decision.smallest_detectable < 0.02
+
+
+def test_a_tiny_significant_change_is_same_not_slower():
+    ratios = 1.005 * np.exp(np.random.default_rng(2).normal(0, 0.001, 40))
+    decision = decide(ratios, 0.05)
+    assert decision.ci_low > 1.0 and decision.verdict == "same"
+
+
+def test_wide_noise_stays_unknown():
+    ratios = np.exp(np.random.default_rng(4).normal(0.03, 0.2, 10))
+    assert decide(ratios, 0.05).verdict == "unknown"
+
+
+class FakeVariant:
+    """Latency ``base_ms`` x ``factor`` times a drift shared by every variant, plus its own noise."""
+
+    def __init__(self, label, factor, clock, noise=0.01, foreign=None, seed=0):
+        self.label, self.factor, self.clock, self.noise = label, factor, clock, noise
+        self.foreign = foreign or itertools.repeat(0.0)
+        self.rng = np.random.default_rng(seed)
+
+    def burst(self, seconds, iterations):
+        drift = 1 + 0.5 * np.sin(self.clock.now / 7)  # the machine slows by up to 1.5x and back
+        self.clock.now += seconds
+        samples = 10.0 * self.factor * drift * np.exp(self.rng.normal(0, self.noise, 20))
+        return Burst(list(samples), seconds, next(self.foreign))
+
+
+class FakeClock:
+    now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def run(factors, settings=InterleaveSettings(budget_seconds=60), **kwargs):
+    clock = FakeClock()
+    variants = [FakeVariant(f"v{i}", f, clock, seed=i, **kwargs) for i, f in enumerate(factors)]
+    return interleave(variants, settings, clock=clock, pause=lambda s: None)
+
+
+def test_drift_cancels_in_pairs():
+    # unpaired, the same variant reads up to 1.5x apart; paired, an A/A is "same" and 10 % is "slower"
+    same = run([1.0, 1.0])
+    assert same.decisions["v1"].verdict == "same" and same.stopped_by == "decided"
+    slower = run([1.0, 1.10])
+    assert slower.decisions["v1"].verdict == "slower"
+    assert 1.08 < slower.decisions["v1"].ratio < 1.12
+    three = run([1.0, 0.8, 1.0])
+    assert three.decisions["v1"].verdict == "faster" and three.decisions["v2"].verdict == "same"
+
+
+def test_out_of_budget_is_unknown_and_says_what_it_could_see():
+    result = run([1.0, 1.03], InterleaveSettings(budget_seconds=5, min_effect=0.01), noise=0.2)
+    decision = result.decisions["v1"]
+    assert result.stopped_by == "budget" and decision.verdict == "unknown"
+    assert result.seconds >= 5 and "measured" in result.describe("v1")
+
+
+def test_contended_rounds_are_redone_and_never_count():
+    result = run([1.0, 1.0], InterleaveSettings(budget_seconds=6, max_foreign_cpu=0.25),
+                 foreign=itertools.repeat(0.9))
+    assert result.contended_rounds > 0 and result.decisions["v1"].rounds == 0
+    assert result.decisions["v1"].verdict == "unknown"
+    assert "contended: other processes used up to 0.90 cores" in result.notes[0]
+
+
+@pytest.mark.parametrize("field,value", [("budget_seconds", 0), ("budget_seconds", float("inf")),
+                                         ("min_effect", 0), ("burst_seconds", -1), ("min_rounds", 1),
+                                         ("confidence", 1.0), ("max_foreign_cpu", float("nan"))])
+def test_bad_settings_name_their_field(field, value):
+    with pytest.raises(ConfigError) as caught:
+        InterleaveSettings(**{field: value})
+    assert caught.value.field == field
