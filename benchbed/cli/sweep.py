@@ -11,7 +11,7 @@ import typer
 from benchbed.cli.app import app, err_console, print_results, say
 from benchbed.cli.options import (AlphaOpt, BaselineOpt, BetaOpt, DbOpt, DepthOpt, FormatOpt, GammaOpt, ModeOpt, OutputFormat,
                                   PhiOpt, ReportsOpt, ResOpt, WidthOpt, csv_list, key_value_pairs, milliseconds,
-                                  specs)
+                                  refuse_network_options, specs)
 from benchbed.core.errors import BenchbedError
 from benchbed.networks.scaling import PAPER_ALPHA, PAPER_BETA, PAPER_GAMMA
 
@@ -46,6 +46,7 @@ def _measure(config: SweepConfig, options: RunOptions, quiet: bool) -> tuple[dic
 
 @app.command()
 def sweep(
+    ctx: typer.Context,
     phi: PhiOpt = "0-7",
     mode: ModeOpt = "preset",
     alpha: AlphaOpt = PAPER_ALPHA,
@@ -110,10 +111,11 @@ def sweep(
         from benchbed.artifacts.user_onnx import load_onnx_models
         from benchbed.sweep.config import check_user_onnx
 
+        refuse_network_options(ctx)
         check_user_onnx(precisions, [b for b in backends if b != "auto"])
         user_models = [m.to_dict() for m in load_onnx_models(onnx, name, shapes)]
         check_user_onnx(precisions, [], user_models)
-        networks = []  # the files are the networks: --phi/--mode are not used
+        networks = []  # the files are the networks
     else:
         user_models = []
         networks = specs(phi, mode, alpha, beta, gamma, width, depth, resolution, baseline)
