@@ -174,3 +174,41 @@ def test_cli_sweep_preset_lite0_tiny(tmp_path):
     results = json.loads(next((tmp_path / "r").glob("*/results.json")).read_text())["results"]
     assert results and all(r["status"] == "ok" for r in results), results
     assert all(r["cell"]["network"].startswith("efficientnet_lite0@") for r in results)
+
+
+def test_cli_accuracy_on_a_yaml_baseline_gives_rows_that_join_its_sweep(user_yaml, tmp_path):
+    """accuracy --baseline FILE.yaml evaluates the user's scaled network, and its row carries the name the
+    sweep of that baseline gives the network, so reports join the two."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from benchbed.accuracy.lookup import AccuracyBook
+    from benchbed.accuracy.transform import default_transform
+    from benchbed.accuracy.user_csv import load_user_csv
+    from benchbed.networks import build_network, network_spec
+
+    spec = network_spec(0, baseline=str(user_yaml))
+    model = build_network(spec)
+    torch.save(model.state_dict(), tmp_path / "tiny.pt")
+    (tmp_path / "classes.txt").write_text("".join(f"n{i:08d}\n" for i in range(spec.num_classes)))
+    rng = np.random.default_rng(3)
+    images = [Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)) for _ in range(16)]
+    with torch.no_grad():
+        logits = model(torch.from_numpy(np.stack([default_transform(spec)(im) for im in images]))).numpy()
+    top = -np.sort(-logits, axis=1)
+    clear = [i for i in range(len(images)) if top[i, 0] - top[i, 1] > 1e-3 and top[i, 4] - top[i, 5] > 1e-3][:4]
+    assert len(clear) == 4
+    for n, i in enumerate(clear):  # three at their top-1 class, one at its 100th: 75 % top-1 and top-5
+        label = np.argsort(-logits[i])[0 if n < 3 else 100]
+        (tmp_path / "val" / f"n{label:08d}").mkdir(parents=True, exist_ok=True)
+        images[i].save(tmp_path / "val" / f"n{label:08d}" / f"img{n}.png")
+    out = tmp_path / "acc.csv"
+    result = run_cli("accuracy", "--baseline", str(user_yaml), "--phi", "0", "--weights", str(tmp_path / "tiny.pt"),
+                     "--val-dir", str(tmp_path / "val"), "--class-map", str(tmp_path / "classes.txt"),
+                     "--out", str(out), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert (doc["network"], doc["top1"], doc["top5"], doc["images"]) == ("tiny-lite-s", 75.0, 75.0, 4)
+    match = AccuracyBook(load_user_csv(out)).match(spec.name, "fp32")
+    assert match is not None and match.top1 == 75.0 and match.row.measured

@@ -191,15 +191,55 @@ def _outside_data(path):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
 
 
+def _unknown_op(path):
+    """Passes onnx.checker (it does not know the domain, so cannot judge the op); onnxruntime has no kernel."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("Frobnicate", ["x"], ["y"], domain="com.example")
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.example", 1)],
+                              ir_version=8)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
+def _future_opset(path):
+    """A Relu stamped with opset 99: onnx.checker passes it, onnxruntime refuses the opset."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 99)], ir_version=8)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
+def _random_bytes(path):
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+
+
+def _empty(path):
+    path.write_bytes(b"")
+
+
 @pytest.mark.parametrize("make,extra,words", [
     (_checker_fails, [], "onnx.checker rejects it"),
+    (_unknown_op, [], "onnxruntime cannot run it on the CPU: Fatal error: com.example:Frobnicate"),
+    (_future_opset, [], "onnxruntime cannot run it on the CPU: ONNX Runtime only *guarantees* support"),
+    (_random_bytes, [], "not an ONNX model"),
+    (_empty, [], "does not have an ir_version"),
     (_no_inputs, [], "no inputs"),
     (lambda p: _export(p, dynamic_hw=True), [], "dynamic axes other than batch"),
     (_outside_data, [], "outside the model's folder"),
     (lambda p: _export(p), ["--backend", "torch"], "cannot run an ONNX file"),
     (_vector_model, ["--precision", "int8"], "int8 calibrates on 3xHxH images"),
     (lambda p: _export(p), ["--shapes", "images:1x3x8x8"], "not an input"),
-], ids=["checker", "no-inputs", "dynamic-hw", "external-outside", "torch", "int8-not-image", "shapes-name"])
+], ids=["checker", "ort-unknown-op", "ort-future-opset", "random-bytes", "empty", "no-inputs", "dynamic-hw",
+        "external-outside", "torch", "int8-not-image", "shapes-name"])
 def test_bad_onnx_is_one_line_exit_2_and_nothing_runs(tmp_path, make, extra, words):
     folder = tmp_path / "in"
     folder.mkdir()
@@ -209,3 +249,50 @@ def test_bad_onnx_is_one_line_exit_2_and_nothing_runs(tmp_path, make, extra, wor
     lines = [x for x in result.stderr.splitlines() if x.strip()]
     assert len(lines) == 1 and words in lines[0], result.stderr
     assert not (tmp_path / "r").exists() and not (tmp_path / "m").exists()
+
+
+def test_onnxruntime_refusal_names_the_file_and_the_onnx_flag(tmp_path):
+    from benchbed.artifacts.user_onnx import inspect_onnx
+    from benchbed.cli.flags import describe
+    from benchbed.core.errors import ConfigError
+
+    _unknown_op(tmp_path / "custom.onnx")
+    with pytest.raises(ConfigError) as caught:
+        inspect_onnx(tmp_path / "custom.onnx")
+    assert caught.value.field == "onnx"
+    assert describe(caught.value).startswith(f"--onnx {tmp_path / 'custom.onnx'}: onnxruntime cannot run it")
+
+
+@pytest.mark.parametrize("args,line", [
+    (["--phi", "3"], "--phi does not apply to --onnx (the network comes from the file)"),
+    (["--phi", "0-7"], "--phi does not apply to --onnx (the network comes from the file)"),  # typed, even = default
+    (["--mode", "compound", "--width", "0.5", "--baseline", "efficientnet-lite0"],
+     "--mode (and --width, --baseline) do not apply to --onnx (the network comes from the file)"),
+    (["--resolution", "32"], "--resolution does not apply to --onnx (the network comes from the file)"),
+    (["--alpha", "1.3"], "--alpha does not apply to --onnx (the network comes from the file)"),
+], ids=["phi", "phi-equal-to-default", "several", "resolution", "alpha"])
+def test_network_options_with_onnx_are_refused_not_ignored(tmp_path, args, line):
+    _vector_model(tmp_path / "vec.onnx")
+    result = _sweep(tmp_path, "--onnx", str(tmp_path / "vec.onnx"), "--backend", "null", *args)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert [x for x in result.stderr.splitlines() if x.strip()] == [f"benchbed: error: {line}"]
+    assert not (tmp_path / "r").exists() and not (tmp_path / "m").exists()
+
+
+def test_a_graph_onnxruntime_loads_but_cannot_run_is_refused_up_front(tmp_path):
+    """A Reshape to 5 elements of a 4-element sample: the checker and the session's load pass, the run fails."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from benchbed.artifacts.user_onnx import inspect_onnx
+    from benchbed.core.errors import ConfigError
+
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [1, 5])
+    graph = helper.make_graph([helper.make_node("Reshape", ["x", "shape"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])], [shape])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8),
+              str(tmp_path / "reshape.onnx"))
+    with pytest.raises(ConfigError, match="onnxruntime cannot run it on the CPU: .*Reshape") as caught:
+        inspect_onnx(tmp_path / "reshape.onnx")
+    assert "\n" not in str(caught.value)

@@ -6,8 +6,9 @@ ConvTranspose, Gemm and MatMul at batch 1 (from shape inference); other ops (Bat
 pooling, element-wise) are not counted, as for generated networks.
 
 Refused before anything runs, each in one line: a file ``onnx.checker`` rejects, a graph with no inputs (or
-more than one: the harness feeds one), dynamic axes other than batch without ``--shapes``, and external
-data that points outside the model's folder.
+more than one: the harness feeds one), dynamic axes other than batch without ``--shapes``, external data
+that points outside the model's folder, and a file onnxruntime's CPU provider cannot load or run (an
+operator or opset it does not implement: the checker passes those, and every cell would fail on them).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchbed.core.errors import BenchbedError
+from benchbed.core.errors import BenchbedError, ConfigError
 
 #: The parity inputs are a seeded batch of this many; the worker feeds the first (as for generated networks).
 PARITY_BATCH = 3
@@ -209,10 +210,28 @@ def inspect_onnx(path: Path, name: str | None = None, shapes: dict[str, list[int
     if isinstance(batch_dim, int) and batch_dim > 1:
         raise BenchbedError(f"--onnx {path}: the batch axis of {first.name!r} is fixed at {batch_dim}; benchbed "
                             "measures batch 1 upwards: export with a dynamic batch axis (or batch 1)")
-    return OnnxModel(path=str(path.resolve()), name=name or path.stem, sha256=sha256_file(path),
-                     input_name=first.name, output_name=model.graph.output[0].name, sample_shape=sample,
-                     input_type=kinds[elem], static_batch=batch_dim if isinstance(batch_dim, int) and batch_dim > 0
-                     else None, params=params, macs=macs)
+    found = OnnxModel(path=str(path.resolve()), name=name or path.stem, sha256=sha256_file(path),
+                      input_name=first.name, output_name=model.graph.output[0].name, sample_shape=sample,
+                      input_type=kinds[elem], static_batch=batch_dim if isinstance(batch_dim, int) and batch_dim > 0
+                      else None, params=params, macs=macs)
+    check_runs(found)
+    return found
+
+
+def check_runs(model: OnnxModel) -> None:
+    """onnxruntime's CPU provider loads the file and runs one parity sample, here, before any cell: what every
+    cell's parity reference needs. A file it cannot (an op or opset it lacks, shapes its kernels refuse) is
+    one line now instead of a failed cell per backend, precision and batch later."""
+    try:
+        import onnxruntime  # noqa: F401  (missing: its own message, not "cannot load" the user's file)
+    except ImportError:
+        raise BenchbedError("--onnx needs onnxruntime for the parity reference: pip install 'benchbed[cpu]'") from None
+    from benchbed.artifacts.export import PARITY_SEED
+
+    try:
+        reference_outputs(model, PARITY_SEED)  # the very sample every cell's reference will be
+    except Exception as exc:  # onnxruntime raises its own classes (Fail, InvalidGraph, NotImplemented, ...)
+        raise ConfigError("onnx", f"{model.path}: onnxruntime cannot run it on the CPU: {_ort_reason(exc)}") from None
 
 
 def load_onnx_models(target: str | Path, name: str | None = None, shapes: str | None = None) -> list[OnnxModel]:
@@ -310,15 +329,24 @@ def _transformed(model: OnnxModel, precision: str, folder: Path) -> Path:
 
 
 def reference_outputs(model: OnnxModel, parity_seed: int) -> np.ndarray:
-    """The first output for the parity sample (the first of a seeded batch of 3), by onnxruntime CPU."""
-    import onnxruntime as ort
+    """The first output for the parity sample (the first of a seeded batch of 3), by onnxruntime CPU (the
+    graph's first input and output are the model's: a float16 input is fed as float16)."""
+    from benchbed.artifacts.parity import cpu_predictor
 
-    session = ort.InferenceSession(model.path, providers=["CPUExecutionProvider"])
-    feed = model_inputs(model, PARITY_BATCH, parity_seed)[:1]
-    if model.input_type == "tensor(float16)":
-        feed = feed.astype(np.float16)
-    (out,) = session.run([model.output_name], {model.input_name: feed})
-    return np.asarray(out, dtype=np.float32)
+    return cpu_predictor(Path(model.path))(model_inputs(model, PARITY_BATCH, parity_seed)[:1])
+
+
+#: onnxruntime's message framing: "[ONNXRuntimeError] : 1 : FAIL : Load model from X failed:", and a C++
+#: source location with its function signature ("/onnxruntime_src/...h:46 void f(...) ")
+_ORT_PREFIX = re.compile(r"^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*(?:Load model from .*? failed:)?\s*")
+_ORT_SOURCE = re.compile(r"^\S+\.(?:h|cc|cpp):\d+ [^()]*\(.*?\) (?=[A-Z])")
+
+
+def _ort_reason(exc: Exception) -> str:
+    """onnxruntime's reason in one line, without its framing."""
+    text = _first_line(exc)
+    text = _ORT_SOURCE.sub("", _ORT_PREFIX.sub("", text)).strip()
+    return text or type(exc).__name__
 
 
 def _first_line(exc: Exception) -> str:

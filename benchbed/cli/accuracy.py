@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from benchbed.cli.app import app, console, print_json, say
-from benchbed.cli.options import (AlphaOpt, BetaOpt, DepthOpt, FormatOpt, GammaOpt, ModeOpt, OutputFormat, PhiOpt,
-                                  ResOpt, WidthOpt, specs)
+from benchbed.cli.options import (AlphaOpt, BaselineOpt, BetaOpt, DepthOpt, FormatOpt, GammaOpt, ModeOpt,
+                                  OutputFormat, PhiOpt, ResOpt, WidthOpt, specs)
 from benchbed.core.errors import BenchbedError
 from benchbed.networks.scaling import PAPER_ALPHA, PAPER_BETA, PAPER_GAMMA
 
@@ -26,6 +26,7 @@ def accuracy(
     width: WidthOpt = None,
     depth: DepthOpt = None,
     resolution: ResOpt = None,
+    baseline: BaselineOpt = "efficientnet-b0",
     precision: Annotated[str, typer.Option("--precision", help="fp32 (PyTorch), fp16, int8 or int8-nncf (ONNX).")] = "fp32",
     engine: Annotated[str, typer.Option("--engine", help="auto, torch or onnx (auto: torch for fp32).")] = "auto",
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per forward pass.")] = 32,
@@ -45,7 +46,7 @@ def accuracy(
     from benchbed.accuracy.transform import choose_transform
     from benchbed.report.terminal import accuracy_table
 
-    networks = specs(phi, mode, alpha, beta, gamma, width, depth, resolution)
+    networks = specs(phi, mode, alpha, beta, gamma, width, depth, resolution, baseline)
     if len(networks) != 1:
         raise BenchbedError("--weights loads one network's weights: give a single --phi")
     transform = choose_transform(networks[0], crop, resize, interpolation)

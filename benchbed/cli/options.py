@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from benchbed.cli.app import say
-from benchbed.core.errors import BenchbedError
+from benchbed.core.errors import BenchbedError, ConfigError
 from benchbed.networks.scaling import MODES
 
 if TYPE_CHECKING:
@@ -46,6 +46,29 @@ AccuracyOpt = Annotated[Optional[Path], typer.Option(
 AccuracySourceOpt = Annotated[str, typer.Option(
     "--accuracy-source", help="Published table used where no measured row exists: paper_v5, torchvision, timm.")]
 CompareFormat = Annotated[str, typer.Option("--format", help="table, md, json or junit.")]
+
+
+#: the options that make generated networks: with ``--onnx`` the network comes from the file instead
+NETWORK_OPTIONS = ("phi", "mode", "alpha", "beta", "gamma", "width", "depth", "resolution", "baseline")
+
+
+def given_options(ctx: typer.Context, names: tuple[str, ...]) -> list[str]:
+    """Which of ``names`` the user set (command line or environment), in order: a value typed equal to
+    the default counts as given, a default left alone does not."""
+    from typer import _click as click
+
+    sources = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+    return [name for name in names if ctx.get_parameter_source(name) in sources]
+
+
+def refuse_network_options(ctx: typer.Context) -> None:
+    """``--onnx`` takes its network from the file, so a network option the user set would go unused: refuse it
+    rather than measure something other than what was asked."""
+    given = given_options(ctx, NETWORK_OPTIONS)
+    if given:
+        first, rest = given[0], given[1:]
+        verb = f"(and {', '.join('{' + name + '}' for name in rest)}) do" if rest else "does"
+        raise ConfigError(first, f"{verb} not apply to {{onnx}} (the network comes from the file)", (*rest, "onnx"))
 
 
 def specs(phi: str, mode: str, alpha: float, beta: float, gamma: float, width: float | None, depth: float | None,

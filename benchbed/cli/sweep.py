@@ -11,7 +11,7 @@ import typer
 from benchbed.cli.app import app, err_console, print_results, say
 from benchbed.cli.options import (AlphaOpt, BaselineOpt, BetaOpt, DbOpt, DepthOpt, FormatOpt, GammaOpt, ModeOpt, OutputFormat,
                                   PhiOpt, ReportsOpt, ResOpt, WidthOpt, csv_list, key_value_pairs, milliseconds,
-                                  specs)
+                                  refuse_network_options, specs)
 from benchbed.core.errors import BenchbedError
 from benchbed.networks.scaling import PAPER_ALPHA, PAPER_BETA, PAPER_GAMMA
 
@@ -46,6 +46,7 @@ def _measure(config: SweepConfig, options: RunOptions, quiet: bool) -> tuple[dic
 
 @app.command()
 def sweep(
+    ctx: typer.Context,
     phi: PhiOpt = "0-7",
     mode: ModeOpt = "preset",
     alpha: AlphaOpt = PAPER_ALPHA,
@@ -114,8 +115,9 @@ def sweep(
 
 
 def build_config(params: dict) -> tuple[SweepConfig, list[str], list[str]]:
-    """The sweep's options (the command's parameters by name) as a checked :class:`SweepConfig`, plus the
-    backends asked for and the skipped-backend lines; ``abtest`` plans its cells from the same options."""
+    """The sweep's options (the command's parameters by name, and ``ctx``: which of them the user typed) as a
+    checked :class:`SweepConfig`, plus the backends asked for and the skipped-backend lines; ``abtest`` plans
+    its cells from the same options."""
     from types import SimpleNamespace
 
     from benchbed.backends import route_options
@@ -135,10 +137,11 @@ def build_config(params: dict) -> tuple[SweepConfig, list[str], list[str]]:
         from benchbed.artifacts.user_onnx import load_onnx_models
         from benchbed.sweep.config import check_user_onnx
 
+        refuse_network_options(p.ctx)
         check_user_onnx(precisions, [b for b in backends if b != "auto"])
         user_models = [m.to_dict() for m in load_onnx_models(p.onnx, p.name, p.shapes)]
         check_user_onnx(precisions, [], user_models)
-        networks = []  # the files are the networks: --phi/--mode are not used
+        networks = []  # the files are the networks
     else:
         user_models = []
         networks = specs(p.phi, p.mode, p.alpha, p.beta, p.gamma, p.width, p.depth, p.resolution, p.baseline)
@@ -174,4 +177,4 @@ def parse_sweep_args(words: list[str]) -> SweepConfig:
         raise BenchbedError(f"--sweep-args: {exc.format_message()}") from None
     except typer.Exit:  # --help: the help went to stdout, and there is nothing to compare
         raise BenchbedError("--sweep-args: give sweep options, not --help") from None
-    return build_config(context.params)[0]
+    return build_config(context.params | {"ctx": context})[0]
