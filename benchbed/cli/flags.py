@@ -28,6 +28,7 @@ FLAGS: dict[str, str] = {
     "warmup_seconds": "--warmup",
     "min_seconds": "--duration",
     "min_iterations": "--iterations",
+    "paired_seconds": "--paired-budget",
     # analysis: compare Thresholds
     "latency": "--min-effect",
     "throughput": "--throughput-effect",

@@ -91,6 +91,11 @@ def sweep(
     shapes: Annotated[Optional[str], typer.Option(
         "--shapes", help="--onnx: input dims for dynamic axes other than batch, trtexec style: input:1x3x224x224.")] =
         None,
+    paired_budget: Annotated[float, typer.Option(
+        "--paired-budget", help="Seconds per network to interleave its backends/precisions after the cells "
+                                "(ratios with intervals); 0: off.")] = 20.0,
+    paired_min_effect: Annotated[float, typer.Option(
+        "--paired-min-effect", help="Ratio change the paired comparison resolves (0.03 = 3 %).")] = 0.03,
     output_format: FormatOpt = OutputFormat.table,
 ) -> None:
     """Generate, export, measure and report every φ (or your --onnx files): the main job. Resumable with --resume."""
@@ -160,7 +165,8 @@ def build_config(params: dict) -> tuple[SweepConfig, list[str], list[str]]:
                          backend_extra=route_options(key_value_pairs(p.backend_option or []), chosen.split(",")),
                          sla_ms=milliseconds(p.sla_p99, "--sla-p99") if p.sla_p99 is not None else None,
                          sla_percentile=p.sla_percentile, max_queue_delay_ms=p.max_queue_delay,
-                         loadgen_strict=p.strict, max_qps=p.max_qps,
+                         loadgen_strict=p.strict, max_qps=p.max_qps, paired_seconds=p.paired_budget,
+                         paired_min_effect=p.paired_min_effect,
                          hardware=csv_list(p.hardware, "--hardware") if p.hardware else [])
     validate_config(config)
     return config, backends, skipped

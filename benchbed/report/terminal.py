@@ -77,6 +77,9 @@ class RichSweepUI:
         self.progress.advance(self.overall)
         self.progress.console.print(f"{escape(label)}: {_summary(document)}", highlight=False)
 
+    def note(self, message: str) -> None:
+        self.progress.console.print(escape(message), highlight=False)
+
 
 # --- the commands' tables ---------------------------------------------------------------------------------
 

@@ -40,11 +40,13 @@ class SweepConfig:
     baseline: str = "efficientnet-b0"  # a registered baseline's name, or a user baseline's own name
     baseline_doc: dict | None = None  # a user's baseline (YAML) as content: workers rebuild it from this
     onnx: list = field(default_factory=list)  # a user's ONNX files (artifacts.user_onnx.OnnxModel.to_dict())
+    paired_seconds: float = 20.0  # per network: its variants interleaved after the cells (sweep.paired); 0: off
+    paired_min_effect: float = 0.03  # the ratio change the paired verdict is to resolve
 
     def identity(self) -> dict:
         """The fields that make two sweeps the same sweep (paths and timeouts excluded)."""
         data = asdict(self)
-        for key in ("models_dir", "reports_dir", "cell_timeout"):
+        for key in ("models_dir", "reports_dir", "cell_timeout", "paired_seconds", "paired_min_effect"):
             data.pop(key)
         for key, default in (("baseline", "efficientnet-b0"), ("baseline_doc", None), ("onnx", [])):
             if data[key] == default:
@@ -122,6 +124,11 @@ def validate_config(config: SweepConfig) -> None:
         raise ConfigError("sla_percentile", f"must be in [50, 100), got {config.sla_percentile:g}")
     if not (math.isfinite(config.max_qps) and config.max_qps > 0):
         raise ConfigError("max_qps", f"must be a finite number > 0, got {config.max_qps:g}")
+    if not (math.isfinite(config.paired_seconds) and config.paired_seconds >= 0):
+        raise ConfigError("paired_seconds", f"must be a finite number of seconds >= 0 (0: off), got "
+                                            f"{config.paired_seconds:g}")
+    if not 0 < config.paired_min_effect < 1:
+        raise ConfigError("paired_min_effect", f"must be a fraction in (0, 1), got {config.paired_min_effect:g}")
     if not (math.isfinite(config.max_queue_delay_ms) and config.max_queue_delay_ms >= 0):
         raise ConfigError("max_queue_delay_ms", f"must be >= 0 ms, got {config.max_queue_delay_ms:g}")
     for scenario in scenarios:

@@ -31,6 +31,8 @@ class SweepUI(Protocol):
 
     def add_planned(self, count: int) -> None: ...
 
+    def note(self, message: str) -> None: ...
+
 
 class SilentUI:
     def start_cell(self, label: str) -> None: ...
@@ -40,6 +42,8 @@ class SilentUI:
     def finish_cell(self, label: str, document: dict) -> None: ...
 
     def add_planned(self, count: int) -> None: ...
+
+    def note(self, message: str) -> None: ...
 
 
 def open_run(store: Store, config: SweepConfig, environment: dict, resume: bool, run_id: str | None) -> tuple[str, bool]:
@@ -108,12 +112,37 @@ def _run_claimed(config: SweepConfig, store: Store, run_id: str, ui: SweepUI, ex
             ui.finish_cell(job.cell.label(), document)
             if submit_next(index_of[job.cell.group()]):
                 ui.add_planned(1)
+        _pair_variants(config, store, run_id, done, ui)
         status = "complete"
     finally:
         executor.close()
         store.set_run_status(run_id, status)
         write_results_json(store, run_id, reports)
     return store.results(run_id)
+
+
+def _pair_variants(config: SweepConfig, store: Store, run_id: str, done: dict[str, dict], ui: SweepUI) -> None:
+    """Each network's backends/precisions interleaved (``sweep.paired``), each network committed as it ends."""
+    from benchbed.sweep.paired import run_paired
+
+    def commit(network: str, entries: list[dict]) -> None:
+        store.add_paired(run_id, network, entries)
+        write_results_json(store, run_id, Path(config.reports_dir))
+        for entry in entries:
+            ui.note(describe_paired(entry))
+
+    run_paired(config, done, store.paired_networks(run_id), run_id, commit,
+               lambda message: ui.phase("paired", message), ui.note)
+
+
+def describe_paired(entry: dict) -> str:
+    """``B3: openvino fp32 / onnxruntime fp32 0.84 [0.81, 0.87] faster (paired, 12 rounds, 20 s)``"""
+    variant, reference = entry["variant"], entry["reference"]
+    interval = (f" [{entry['ci_low']:.2f}, {entry['ci_high']:.2f}]" if entry.get("ci_low") is not None
+                else " [too few rounds]")
+    return (f"{entry['network']}: {variant['backend']} {variant['precision']} / {reference['backend']} "
+            f"{reference['precision']} {entry['ratio']:.2f}{interval} {entry['verdict']} (paired, {entry['rounds']} "
+            f"rounds, {entry['seconds']:.0f} s)")
 
 
 __all__ = ["SilentUI", "SweepConfig", "SweepUI", "check_precisions", "open_run", "run_sweep", "validate_config"]

@@ -38,6 +38,10 @@ CREATE TABLE IF NOT EXISTS results (
     status TEXT NOT NULL, validity TEXT, document TEXT NOT NULL, created REAL NOT NULL,
     PRIMARY KEY (run_id, cell_key)
 );
+CREATE TABLE IF NOT EXISTS paired (
+    run_id TEXT NOT NULL REFERENCES runs(run_id), network TEXT NOT NULL, entries TEXT NOT NULL,
+    created REAL NOT NULL, PRIMARY KEY (run_id, network)
+);
 """
 
 
@@ -180,6 +184,30 @@ class Store:
             documents.append(document)
         return documents
 
+    # --- paired comparisons (sweep.paired) ----------------------------------------------------------
+    def add_paired(self, run_id: str, network: str, entries: list[dict]) -> None:
+        """Commit one network's interleaved ratios (one transaction, like a cell)."""
+        self._write("INSERT OR REPLACE INTO paired VALUES (?, ?, ?, ?)",
+                    (run_id, network, json.dumps(entries), time.time()))
+
+    def paired_networks(self, run_id: str) -> set[str]:
+        return {row[0] for row in self._db.execute("SELECT network FROM paired WHERE run_id=?", (run_id,))}
+
+    def paired(self, run_id: str) -> list[dict]:
+        """The run's paired entries; a damaged row is skipped with a warning, as a damaged result is."""
+        found = []
+        for network, text in self._db.execute("SELECT network, entries FROM paired WHERE run_id=? ORDER BY created",
+                                              (run_id,)):
+            try:
+                entries = json.loads(text)
+                if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+                    raise ValueError("not a list of objects")
+            except ValueError:
+                _log.warning("benchbed: skipped --db %s: run %s paired row %s (damaged)", self.path, run_id, network)
+                continue
+            found += entries
+        return found
+
     def iter_runs(self) -> Iterator[dict]:
         for row in self._db.execute("SELECT run_id FROM runs ORDER BY created"):
             yield self.run(row[0])
@@ -191,5 +219,9 @@ def write_results_json(store: Store, run_id: str, reports_dir: Path) -> Path:
     folder = path_inside(reports_dir, check_run_id(run_id, "the store"))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "results.json"
-    atomic_write_json(path, {"format": RESULTS_FORMAT, "run": run, "results": store.results(run_id)})
+    document = {"format": RESULTS_FORMAT, "run": run, "results": store.results(run_id)}
+    paired = store.paired(run_id)
+    if paired:
+        document["paired"] = paired
+    atomic_write_json(path, document)
     return path
