@@ -38,7 +38,8 @@ def abtest(
     except ValueError as exc:  # shlex: "No closing quotation", "No escaped character"
         raise ConfigError("sweep_args", f"{sweep_args!r} cannot be split into arguments: {exc}") from None
     test = ABTest(base_python, current_python or Path(sys.executable), words, rounds, work)
-    thresholds = Thresholds(latency=min_effect, throughput=min_effect, memory=0.10, alpha=alpha)
+    # raw: interleaving already cancels the machine's drift; dividing by the speed index would add its noise
+    thresholds = Thresholds(latency=min_effect, throughput=min_effect, memory=0.10, alpha=alpha, normalize="off")
     verdicts = fail_on_verdicts(fail_on)
     rows = run_abtest(test, thresholds, lambda index, side: say(f"round {index + 1}/{rounds}: {side}"))
     raise typer.Exit(emit_comparison(rows, f"{base_python} x{rounds}", f"{test.current_python} x{rounds}", verdicts,
