@@ -153,6 +153,9 @@ def test_compare_cli_exit_codes_and_formats(two_runs, tmp_path):
     same = run_cli("compare", str(a), str(a), "--format", "json")
     assert same.returncode == 0, same.stderr
     assert json.loads(same.stdout)["cells"][0]["verdict"] == "no significant change"
+    # a sweep reads the machine speed index before each cell, and compare uses it where both sides have it
+    assert all(doc["speed_index"]["index_ms"] > 0 for doc in json.loads(a.read_text())["results"])
+    assert json.loads(same.stdout)["normalization"].startswith("latency normalized by the machine speed index")
 
     slowed = json.loads(a.read_text())  # the same run, 50 % slower: a known answer on a noisy machine
     for doc in slowed["results"]:

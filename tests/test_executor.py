@@ -31,6 +31,7 @@ def test_null_backend_cell_measures_the_harness(tmp_path):
     assert {"load", "warm-up", "measure"} <= set(phases)
     assert doc["memory"]["peak_rss_bytes"] >= doc["memory"]["idle_rss_bytes"] > 0
     assert doc["timing"]["clock"] == "host"
+    assert phases[0] == "speed index" and doc["speed_index"]["index_ms"] > 0  # read before the worker started
 
 
 @pytest.mark.parametrize("fault,needle", [("kill", "SIGKILL (out of memory?)"), ("segv", "SIGSEGV")])
@@ -47,3 +48,4 @@ def test_a_hanging_worker_is_killed_at_the_timeout(tmp_path):
 def test_an_error_inside_the_worker_is_reported_with_its_reason(tmp_path):
     doc = run_cell(_job(tmp_path, backend="onnxruntime"), timeout=60)  # an empty file is no ONNX model
     assert doc["status"] == "failed" and doc["error"] and "traceback" in doc
+    assert "speed_index" not in doc  # nothing measured: nothing to normalize

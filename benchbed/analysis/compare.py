@@ -4,6 +4,8 @@ A cell regresses only when the change is both *significant* (Mann-Whitney U on t
 bootstrap confidence interval of the median ratio that excludes 1) and *large* (beyond a minimum
 effect, 5 % by default). Cells measured in different environments or by a different harness are
 marked incomparable, naming the fields that differ, instead of being compared (pyperf, asv).
+Where both sides measured the machine speed index, latency and throughput are compared relative to it
+(``normalize="auto"``, analysis.normalize): a machine that got slower as a whole is not a regression.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Iterable
 
 import numpy as np
 
+from benchbed.analysis.normalize import check_normalize, index_ms, mixed_workloads, scale_runs
 from benchbed.core.cell import cell_key
 from benchbed.core.environment import COMPARABLE_FIELDS
 from benchbed.core.errors import ConfigError
@@ -36,8 +39,10 @@ class Thresholds:
     confidence: float = 0.95
     resamples: int = 2000
     seed: int = 0
+    normalize: str = "auto"  # analysis.normalize.NORMALIZE_MODES
 
     def __post_init__(self) -> None:
+        check_normalize(self.normalize)
         for label, value in (("latency", self.latency), ("throughput", self.throughput), ("memory", self.memory)):
             if not 0 <= value < 1:
                 raise ConfigError(label, f"must be a fraction in [0, 1), got {value:g}")
@@ -55,6 +60,8 @@ class MetricChange:
     ci_high: float | None = None
     p_value: float | None = None
     verdict: str = "no significant change"
+    normalized: bool = False  # ratio, CI and p of samples divided by the speed index; base/current stay raw
+    raw_ratio: float | None = None  # the ratio of the raw medians, where normalized
 
 
 @dataclass
@@ -64,6 +71,7 @@ class CellComparison:
     verdict: str
     reasons: list[str] = field(default_factory=list)
     metrics: list[MetricChange] = field(default_factory=list)
+    normalized: bool = False  # latency and throughput compared relative to the machine speed index
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -211,14 +219,16 @@ def _compare_one(key: str, base: list[tuple[dict, dict]], current: list[tuple[di
     if (env_diffs and not allow_env_mismatch) or harness or invalid:
         return CellComparison(key, cell, "incomparable", reasons)
 
-    batch = int(cell["batch"])
-    base_lat = [d["samples_ms"] for d in base_ok]
-    cur_lat = [d["samples_ms"] for d in current_ok]
-    latency = compare_samples(base_lat, cur_lat, t.latency, t, metric="latency")
-    throughput = compare_samples([[batch * 1e3 / s for s in run if s > 0] for run in base_lat],
-                                 [[batch * 1e3 / s for s in run if s > 0] for run in cur_lat],
-                                 t.throughput, t, higher_is_better=True, metric="throughput")
-    metrics = [latency, throughput]
+    normalize, why_raw = _normalization(base_ok, current_ok, t.normalize)
+    metrics = _time_metrics([d["samples_ms"] for d in base_ok], [d["samples_ms"] for d in current_ok],
+                            int(cell["batch"]), t, normalize)
+    if normalize:
+        base_index, current_index = float(np.median(normalize[0])), float(np.median(normalize[1]))
+        reasons.append(f"latency and throughput normalized by the machine speed index (BASE {base_index:.3g} ms, "
+                       f"CURRENT {current_index:.3g} ms, {(current_index / base_index - 1) * 100:+.1f}%); raw "
+                       f"latency {(metrics[0].raw_ratio - 1) * 100:+.1f}%")
+    elif why_raw:
+        reasons.append(why_raw)
     base_mems, cur_mems = [memory_bytes(d) for d in base_ok], [memory_bytes(d) for d in current_ok]
     if None not in base_mems and None not in cur_mems:  # a side without a memory reading compares no memory
         base_mem, cur_mem = float(np.median(base_mems)), float(np.median(cur_mems))
@@ -235,7 +245,47 @@ def _compare_one(key: str, base: list[tuple[dict, dict]], current: list[tuple[di
         reasons.append("compared anyway (--allow-env-mismatch)")
     if verdict != "no significant change" and len(base_ok) == 1 and len(current_ok) == 1:
         reasons.append("one run per side: run-to-run variation not measured (see docs/ci-regression.md)")
-    return CellComparison(key, cell, verdict, reasons, metrics)
+    return CellComparison(key, cell, verdict, reasons, metrics, normalized=normalize is not None)
+
+
+def _normalization(base_ok: list[dict], current_ok: list[dict],
+                   mode: str) -> tuple[tuple[list[float], list[float]] | None, str]:
+    """(each side's speed indices, or None to compare raw; why raw, "" when asked for by ``off`` or when
+    neither side ever measured one: results from before the speed index compare as they always did)."""
+    if mode == "off" or all(index_ms(d) is None for d in base_ok + current_ok):
+        return None, ""
+    lacking = [side for side, docs in (("BASE", base_ok), ("CURRENT", current_ok))
+               if any(index_ms(d) is None for d in docs)]
+    if lacking:
+        return None, (f"latency not normalized: {' and '.join(lacking)} measured no machine speed index "
+                      "(results from before it existed)")
+    mixed = mixed_workloads([d["speed_index"] for d in base_ok + current_ok])
+    if mixed:
+        return None, f"latency not normalized: {mixed}"
+    return ([index_ms(d) for d in base_ok], [index_ms(d) for d in current_ok]), ""
+
+
+def _throughputs(runs: list[list[float]], batch: int) -> list[list[float]]:
+    return [[batch * 1e3 / s for s in run if s > 0] for run in runs]
+
+
+def _time_metrics(base: list[list[float]], current: list[list[float]], batch: int, t: Thresholds,
+                  normalize: tuple[list[float], list[float]] | None) -> list[MetricChange]:
+    """Latency and throughput from the raw samples, or from each run's samples divided by its speed index:
+    then ratio, CI, p and verdict are of the normalized figures, while base and current stay the raw
+    medians (what was measured) and ``raw_ratio`` keeps their ratio."""
+    scaled_base, scaled_current = (scale_runs(base, normalize[0]), scale_runs(current, normalize[1])) \
+        if normalize else (base, current)
+    latency = compare_samples(scaled_base, scaled_current, t.latency, t, metric="latency")
+    throughput = compare_samples(_throughputs(scaled_base, batch), _throughputs(scaled_current, batch),
+                                 t.throughput, t, higher_is_better=True, metric="throughput")
+    if normalize:
+        for change, raw_base, raw_current in ((latency, base, current), (throughput, _throughputs(base, batch),
+                                                                          _throughputs(current, batch))):
+            change.base = float(np.median(np.concatenate([np.asarray(r, dtype=float) for r in raw_base])))
+            change.current = float(np.median(np.concatenate([np.asarray(r, dtype=float) for r in raw_current])))
+            change.raw_ratio, change.normalized = change.current / change.base, True
+    return [latency, throughput]
 
 
 def check_fail_on(verdicts: Iterable[str]) -> tuple[str, ...]:

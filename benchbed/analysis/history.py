@@ -3,6 +3,8 @@
 A split is accepted only where both segments hold at least ``min_size`` runs, the pooled raw samples
 differ (Mann-Whitney p < alpha) and the medians of the per-run medians differ by the minimum effect:
 a step that lasts, not a single spike (a spike cannot fill a segment of three runs by itself).
+Where every run of a cell measured the machine speed index, its latency (or throughput) is taken
+relative to it first (``normalize="auto"``, analysis.normalize): a slower machine is not a step.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from benchbed.analysis.normalize import check_normalize, mixed_workloads
 from benchbed.core.cell import cell_key
 from benchbed.core.errors import ConfigError, UnknownChoiceError
 from benchbed.core.result import memory_bytes
@@ -22,6 +25,8 @@ SPARK = "▁▂▃▄▅▆▇█"
 #: How each metric is read from a result document (memory as every analysis defines it: core.result).
 METRICS = {"p50": lambda doc: doc["stats"]["p50_ms"], "p99": lambda doc: doc["stats"]["p99_ms"],
            "throughput": lambda doc: doc["stats"]["throughput_ips"], "memory": memory_bytes}
+#: How each metric follows the machine's speed (a time with the index, a rate against it); memory does not.
+SPEED_EXPONENT = {"p50": 1, "p99": 1, "throughput": -1}
 
 
 @dataclass
@@ -30,6 +35,8 @@ class Point:
     created: float
     value: float
     samples: list[float]
+    speed_index: dict | None = None  # the run's machine speed index reading, where it measured one
+    raw_value: float | None = None  # the measured value, where ``value`` is normalized
 
 
 @dataclass
@@ -38,9 +45,13 @@ class Trend:
     cell: dict
     points: list[Point] = field(default_factory=list)
     change_points: list[int] = field(default_factory=list)  # index of the first run of each new segment
+    normalized: bool = False  # values relative to the machine speed index (at the trend's median index)
+    note: str = ""  # how the values were normalized, or why not
 
     def to_dict(self) -> dict:
-        return {"key": self.key, "cell": self.cell, "values": [p.value for p in self.points],
+        raw = {"raw_values": [p.raw_value for p in self.points]} if self.normalized else {}
+        return {"key": self.key, "cell": self.cell, "values": [p.value for p in self.points], **raw,
+                "normalized": self.normalized, "note": self.note,
                 "runs": [p.run_id for p in self.points], "change_points": [
                     {"index": i, "run_id": self.points[i].run_id,
                      "before": float(np.median([p.value for p in self.points[self._segment_start(i):i]])),
@@ -104,8 +115,10 @@ def change_points(points: list[Point], min_size: int = 3, alpha: float = 0.01, m
     return sorted(found)
 
 
-def check_trend_options(metric: str, min_effect: float) -> None:
-    """A known metric, and a minimum effect that is a finite fraction in [0, 1) (-1 or nan matched anything)."""
+def check_trend_options(metric: str, min_effect: float, normalize: str = "auto") -> None:
+    """A known metric, a minimum effect that is a finite fraction in [0, 1) (-1 or nan matched anything), and a
+    known normalization."""
+    check_normalize(normalize)
     if metric not in METRICS:
         raise UnknownChoiceError("metric", metric, METRICS)
     if not (math.isfinite(min_effect) and 0 <= min_effect < 1):
@@ -113,9 +126,9 @@ def check_trend_options(metric: str, min_effect: float) -> None:
 
 
 def trends(store: Store, metric: str = "p50", filters: dict | None = None, min_size: int = 3,
-           min_effect: float = 0.05) -> list[Trend]:
+           min_effect: float = 0.05, normalize: str = "auto") -> list[Trend]:
     """Every cell matching ``filters`` across all runs, oldest first, with its change points."""
-    check_trend_options(metric, min_effect)
+    check_trend_options(metric, min_effect, normalize)
     value_of = METRICS[metric]
     by_key: dict[str, Trend] = {}
     for run in store.iter_runs():
@@ -128,10 +141,34 @@ def trends(store: Store, metric: str = "p50", filters: dict | None = None, min_s
                 [int(cell["batch"]) * 1e3 / v for v in raw if v > 0] if metric == "throughput" else []
             key = cell_key(cell)
             by_key.setdefault(key, Trend(key, cell)).points.append(
-                Point(run["run_id"], run["created"], float(value_of(doc)), samples))
+                Point(run["run_id"], run["created"], float(value_of(doc)), samples, doc.get("speed_index")))
     for trend in by_key.values():
+        if normalize == "auto":
+            normalize_trend(trend, metric)
         trend.change_points = change_points(trend.points, min_size=min_size, min_effect=min_effect)
     return [by_key[k] for k in sorted(by_key)]
+
+
+def normalize_trend(trend: Trend, metric: str) -> None:
+    """Rescale a time metric's values and samples to the trend's median machine speed index, where every run
+    measured a comparable one; otherwise leave it raw and say why. Quiet where no run measured one (results
+    from before it existed read as they always did) and for memory, which is not a speed."""
+    readings = [p.speed_index for p in trend.points]
+    if metric not in SPEED_EXPONENT or all(r is None for r in readings):
+        return
+    lacking = sum(r is None for r in readings)
+    why = f"{lacking} of {len(readings)} runs measured no machine speed index" if lacking else mixed_workloads(readings)
+    if why:
+        trend.note = f"not normalized: {why}"
+        return
+    indices = [float(r["index_ms"]) for r in readings]
+    reference = float(np.median(indices))
+    for point, index in zip(trend.points, indices):
+        factor = (reference / index) ** SPEED_EXPONENT[metric]
+        point.raw_value, point.value = point.value, point.value * factor
+        point.samples = [s * factor for s in point.samples]
+    trend.normalized = True
+    trend.note = f"normalized by the machine speed index (every run measured it), at its median {reference:.3g} ms"
 
 
 def plot_trends(found: list[Trend], path: str, metric: str = "p50", limit: int = 12) -> str:
@@ -152,7 +189,7 @@ def plot_trends(found: list[Trend], path: str, metric: str = "p50", limit: int =
             ax.hlines(level, lo - 0.3, hi - 0.7, colors="tab:orange", lw=2)
         for index in trend.change_points:
             ax.axvline(index - 0.5, color="tab:red", ls="--", lw=1)
-        ax.set_title(trend.key, fontsize=8)
+        ax.set_title(trend.key + (" (normalized by the machine speed index)" if trend.normalized else ""), fontsize=8)
         ax.set_ylabel({"p50": "p50 ms", "p99": "p99 ms", "throughput": "img/s", "memory": "peak RSS bytes"}[metric])
     axes[-1, 0].set_xlabel("run (oldest first)")
     fig.tight_layout()

@@ -13,6 +13,8 @@ from benchbed.core.errors import BenchbedError
 
 COMPARE_FORMATS = ("table", "md", "json", "junit")
 FailOnOpt = Annotated[str, typer.Option("--fail-on", help="Verdicts that fail (exit 1).")]
+NormalizeOpt = Annotated[str, typer.Option(
+    "--normalize", help="auto: latency relative to the machine speed index where both sides measured it; off: raw.")]
 
 
 def fail_on_verdicts(value: str) -> tuple[str, ...]:
@@ -55,6 +57,7 @@ def compare(
     alpha: Annotated[float, typer.Option("--alpha", help="Significance level.")] = 0.01,
     fail_on: FailOnOpt = "slower,more memory,new failure",
     allow_env_mismatch: Annotated[bool, typer.Option("--allow-env-mismatch", help="Compare across environments.")] = False,
+    normalize: NormalizeOpt = "auto",
     output_format: CompareFormat = "table",
     output: Annotated[Optional[Path], typer.Option("--output", help="Also write .md, .json or .xml (JUnit).")] = None,
 ) -> None:
@@ -63,7 +66,8 @@ def compare(
     from benchbed.analysis.sources import load_side
 
     choose_format(output_format, COMPARE_FORMATS)
-    thresholds = Thresholds(latency=min_effect, throughput=throughput_effect, memory=memory_effect, alpha=alpha)
+    thresholds = Thresholds(latency=min_effect, throughput=throughput_effect, memory=memory_effect, alpha=alpha,
+                            normalize=normalize)
     verdicts = fail_on_verdicts(fail_on)
     base_side, current_side = load_side(base, db), load_side(current, db)
     rows = compare_cells(base_side.results, current_side.results, thresholds, allow_env_mismatch)

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from benchbed.cli.app import app, console, print_json, say
+from benchbed.cli.compare import NormalizeOpt
 from benchbed.cli.options import DbOpt, FormatOpt, OutputFormat, require_store
 from benchbed.core.errors import BenchbedError
 
@@ -22,6 +23,7 @@ def history(
     batch: Annotated[Optional[int], typer.Option("--batch")] = None,
     metric: Annotated[str, typer.Option("--metric", help="p50, p99, throughput or memory.")] = "p50",
     min_effect: Annotated[float, typer.Option("--min-effect", help="Smallest step that counts.")] = 0.05,
+    normalize: NormalizeOpt = "auto",
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Also draw the trends to a .png or .svg.")] = None,
     output_format: FormatOpt = OutputFormat.table,
 ) -> None:
@@ -32,10 +34,10 @@ def history(
 
     filters = {k: v for k, v in (("network", network), ("backend", backend), ("precision", precision),
                                  ("scenario", scenario), ("batch", batch)) if v is not None}
-    check_trend_options(metric, min_effect)  # before the store: a bad value is the user's first problem
+    check_trend_options(metric, min_effect, normalize)  # before the store: a bad value is the user's first problem
     store = Store(require_store(db))
     try:
-        found = trends(store, metric, filters, min_effect=min_effect)
+        found = trends(store, metric, filters, min_effect=min_effect, normalize=normalize)
     finally:
         store.close()
     if not found:

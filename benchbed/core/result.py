@@ -19,8 +19,8 @@ from benchbed.core.errors import BenchbedError
 from benchbed.core.schema import RunModel, explain, problem_of
 
 #: Sections of an ok document beyond the fixed ones, carried as they are (LoadGen, NVML, a Ray node's
-#: environment): the analyses that read them check them where they read them.
-OPTIONAL_SECTIONS = ("loadgen", "nvml", "environment")
+#: environment, the machine speed index read before the cell): the schema checks the fields analyses read.
+OPTIONAL_SECTIONS = ("loadgen", "nvml", "environment", "speed_index")
 
 
 @dataclass(frozen=True)

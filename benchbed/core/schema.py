@@ -104,6 +104,17 @@ class EnvironmentModel(_Open):
     versions: dict | None = None
 
 
+class SpeedIndexModel(_Open):
+    """A machine speed index reading (measure.speed_index): ``index_ms`` divides latencies, so it must be > 0."""
+
+    matmul_ms: NonNegative
+    copy_ms: NonNegative
+    index_ms: Annotated[float, Field(strict=True, gt=0, le=LIMIT, allow_inf_nan=False)]
+    workload: Text | None = None
+    blas: Text | None = None
+    blas_threads: Count | None = None
+
+
 class OkModel(_Open):
     status: Literal["ok"]
     cell: CellModel
@@ -120,6 +131,7 @@ class OkModel(_Open):
     loadgen: LoadgenModel | None = None
     nvml: NvmlModel | None = None
     environment: EnvironmentModel | None = None
+    speed_index: SpeedIndexModel | None = None  # absent from results stored before it existed
 
 
 class FailedModel(_Open):
@@ -168,6 +180,8 @@ def explain(error: ValidationError) -> str:
     phrase = _PHRASES.get(first["type"], first["msg"].lower())
     if first["type"] == "greater_than_equal":
         phrase = f"is not a finite number >= {first['ctx']['ge']}"
+    if first["type"] == "greater_than":
+        phrase = f"is not a finite number > {first['ctx']['gt']}"
     if first["type"] == "less_than_equal":
         phrase = f"is above the limit {first['ctx']['le']:g}"
     if first["type"] in ("finite_number", "float_type", "greater_than_equal") and loc and \

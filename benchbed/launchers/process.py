@@ -1,7 +1,9 @@
-"""Run one job in a fresh worker process with a timeout.
+"""Run one job in a fresh worker process with a timeout, after a machine speed index reading.
 
 A crash, a hang past the timeout or an out-of-memory kill becomes one :class:`Failure` with its reason.
 The worker dies with its parent (PR_SET_PDEATHSIG on Linux), so a killed sweep leaves no orphans.
+The speed index (measure.speed_index) is read here, on the machine that measures (a Ray node runs this
+too), just before the worker starts: interleaved with the cells, and competing with no worker of ours.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Callable, Sequence
 from benchbed.core.files import read_json
 from benchbed.core.job import Job
 from benchbed.core.result import Failure
+from benchbed.measure.speed_index import reading
 
 #: ``WORKER_COMMAND JOB.json RESULT.json``
 WORKER_COMMAND = (sys.executable, "-m", "benchbed.launchers.worker")
@@ -33,7 +36,10 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 def run_cell(job: Job, timeout: float, on_phase: Callable[[str], None] = lambda p: None,
              worker: Sequence[str] = WORKER_COMMAND) -> dict:
-    """Measure ``job`` in a spawned worker and return its result document (a failure document on any fault)."""
+    """Measure ``job`` in a spawned worker and return its result document (a failure document on any fault);
+    a measured cell's document carries the speed index read just before."""
+    on_phase("speed index")
+    speed = reading()
     with tempfile.TemporaryDirectory(prefix="benchbed-cell-") as tmp:
         job_path, result_path = Path(tmp) / "job.json", Path(tmp) / "result.json"
         job_path.write_text(json.dumps(job.to_json()))
@@ -70,6 +76,8 @@ def run_cell(job: Job, timeout: float, on_phase: Callable[[str], None] = lambda 
             reader.join(timeout=5)
         result = read_json(result_path)
         if result is not None:
+            if result.get("status") == "ok":
+                result["speed_index"] = speed
             return result
         if code < 0:
             name = signal.Signals(-code).name

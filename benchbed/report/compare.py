@@ -6,6 +6,7 @@ import json
 from xml.etree import ElementTree as ET
 
 from benchbed.analysis.compare import CellComparison
+from benchbed.analysis.normalize import NOTE
 from benchbed.report.markdown import md_table
 
 ICONS = {"slower": "🔴", "more memory": "🟠", "new failure": "❌", "faster": "🟢", "less memory": "🟢",
@@ -38,6 +39,16 @@ def table_rows(rows: list[CellComparison]) -> list[list[str]]:
     return out
 
 
+def normalization_line(rows: list[CellComparison]) -> str | None:
+    """The line every output carries when a cell was compared relative to the machine speed index."""
+    normalized = sum(r.normalized for r in rows)
+    if not normalized:
+        return None
+    measured = [r for r in rows if r.metrics]
+    return NOTE + ("" if normalized == len(measured) else f" for {normalized} of {len(measured)} cells; "
+                   "the others say why not")
+
+
 HEADER = ["network", "backend", "precision", "scenario", "batch", "verdict", "median latency Δ [95% CI]",
           "p (Mann-Whitney)", "throughput Δ", "peak memory Δ", "notes"]
 
@@ -50,6 +61,9 @@ def to_markdown(rows: list[CellComparison], base: str, current: str, failed: lis
     status = f"**{len(failed)} regression(s)**" if failed else "**no regression**"
     lines = [f"## benchbed compare: {status}", "", f"BASE `{base}` → CURRENT `{current}`: {summary}", "",
              md_table(HEADER, table_rows(rows))]
+    line = normalization_line(rows)
+    if line:
+        lines += ["", line[0].upper() + line[1:] + ": Δ is relative to each side's machine speed."]
     lines += ["", "A regression needs a Mann-Whitney p below α and a bootstrap CI of the median ratio that "
               "excludes 1, and an effect beyond the minimum; Δ is CURRENT relative to BASE."]
     return "\n".join(lines) + "\n"
@@ -57,7 +71,7 @@ def to_markdown(rows: list[CellComparison], base: str, current: str, failed: lis
 
 def to_json(rows: list[CellComparison], base: str, current: str, failed: list[CellComparison]) -> str:
     return json.dumps({"base": base, "current": current, "regressions": len(failed),
-                       "cells": [r.to_dict() for r in rows]}, indent=2)
+                       "normalization": normalization_line(rows), "cells": [r.to_dict() for r in rows]}, indent=2)
 
 
 def to_junit(rows: list[CellComparison], base: str, current: str, failed: list[CellComparison]) -> str:

@@ -152,19 +152,27 @@ def history_table(found: list[Trend], metric: str) -> Table:
         steps = "; ".join(f"{c['run_id']}: {c['before']:.4g} -> {c['after']:.4g}"
                           for c in trend.to_dict()["change_points"])
         return [trend.key, str(len(values)), sparkline(values, trend.change_points), f"{values[0]:.4g}",
-                f"{values[-1]:.4g}", steps or "-"]
+                f"{values[-1]:.4g}", steps or "-", trend.note or "-"]
 
-    return plain_table(f"history of {metric} ({len(found)} cells); | marks a step change",
-                       ("cell", "runs", "trend", "first", "last", "step changes"), (row(t) for t in found))
+    table = plain_table(f"history of {metric} ({len(found)} cells); | marks a step change",
+                        ("cell", "runs", "trend", "first", "last", "step changes", "notes"), (row(t) for t in found))
+    if any(t.normalized for t in found):
+        table.caption = escape(f"{metric} normalized by the machine speed index where every run measured it "
+                               "(values at each cell's median index; raw values in --format json)")
+    return table
 
 
 def comparison_table(rows: list[CellComparison], base: str, current: str, failed: list[CellComparison],
                      fail_on: Sequence[str]) -> Table:
     """``benchbed compare`` / ``abtest``: one row per cell with its verdict."""
-    from benchbed.report.compare import HEADER, table_rows
+    from benchbed.report.compare import HEADER, normalization_line, table_rows
 
-    return plain_table(f"benchbed compare {base} -> {current}: {len(failed)} regression(s) ({', '.join(fail_on)})",
-                       HEADER, table_rows(rows))
+    table = plain_table(f"benchbed compare {base} -> {current}: {len(failed)} regression(s) ({', '.join(fail_on)})",
+                        HEADER, table_rows(rows))
+    line = normalization_line(rows)
+    if line:
+        table.caption = escape(line)
+    return table
 
 
 INFO_FIELDS = ("cpu_model", "physical_cores", "logical_cores", "memory_bytes", "os", "python", "benchbed_version",
