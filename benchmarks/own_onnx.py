@@ -1,28 +1,26 @@
-"""A network benchbed did not generate, measured on every CPU backend beside a plain onnxruntime session.
+"""A network benchbed did not generate, measured on every CPU backend beside a plain onnxruntime session
+and OpenVINO's benchmark_app, interleaved.
 
-    python benchmarks/own_onnx.py [--rounds 6] [--seconds 1.0] [--width 64] [--size 224]
+    python benchmarks/own_onnx.py [--budget 90] [--width 64] [--size 224]
 
 Builds a ResNet-style network here (a stem, four stages of two residual blocks, widths w, 2w, 4w, 8w),
-exports it with plain ``torch.onnx.export`` (dynamic batch), then in interleaved rounds (A B C D, D C B A,
-...) measures batch 1 on:
-- benchbed's runners for every CPU backend that reads ONNX files (onnxruntime, openvino, null), through
-  the same timing loop ``benchbed sweep --onnx`` uses, on the same file;
-- a plain onnxruntime ``InferenceSession.run`` loop timed with perf_counter (what a user writes by hand).
-All in one process, so drift hits every variant alike. Prints the median over rounds of each variant's
-p50 and its ratio to the plain session. Run it on a quiet machine: a number taken while other processes
-load the CPU is not a result.
+exports it with plain ``torch.onnx.export`` (dynamic batch), and measures batch 1 on the same file:
+- benchbed's cells for every CPU backend that reads ONNX files (onnxruntime, openvino), prepared as
+  ``benchbed sweep --onnx FILE`` prepares them, each loaded once in a resident worker;
+- a plain onnxruntime ``InferenceSession.run`` loop with onnxruntime's defaults (what a user writes);
+- OpenVINO's benchmark_app (latency hint, f32), run once per burst.
+All are timed in alternating one-second bursts for ``--budget`` seconds (``benchbed.analysis.interleave``),
+and each is reported as a ratio to the plain session with a 95 % interval over rounds. Run it on a quiet
+machine: a number taken while other processes load the CPU is not a result.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 
 
 def resnet(width: int):
@@ -61,38 +59,13 @@ def export(path: Path, width: int, size: int) -> None:
                           opset_version=17, dynamo=False)
 
 
-def plain_session(path: Path, threads: int):
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-
-
-def plain_loop(session, feed: dict, seconds: float, iterations: int) -> list[float]:
-    for _ in range(3):
-        session.run(None, feed)
-    samples, begin = [], time.perf_counter()
-    while time.perf_counter() - begin < seconds or len(samples) < iterations:
-        t0 = time.perf_counter()
-        session.run(None, feed)
-        samples.append((time.perf_counter() - t0) * 1e3)
-    return samples
-
-
 def main() -> None:
-    from benchbed.artifacts.synthetic import synthetic_batch
+    from peers import benchbed_cell, benchbed_job, benchmark_app, plain_session, print_pair, print_ratios, run
+
     from benchbed.artifacts.user_onnx import inspect_onnx
-    from benchbed.backends import BackendOptions, get_backend
-    from benchbed.core.environment import physical_cores
-    from benchbed.measure.timing import TimingProfile, time_runner
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--budget", type=float, default=90.0)
     parser.add_argument("--width", type=int, default=64, help="64 is ResNet-18's width (11.7 M parameters)")
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--out", type=Path, default=None, help="folder for the ONNX file (default: a temp folder)")
@@ -105,43 +78,15 @@ def main() -> None:
     model = inspect_onnx(path)
     print(f"{model.name}: {model.params:,} params (initializers), {model.macs / 1e6:,.1f} M MACs "
           f"(Conv/Gemm/MatMul at batch 1), input {model.input_name} {list(model.sample_shape)}")
-
-    threads = physical_cores()
-    batch = synthetic_batch(1, model.sample_shape, seed=7)
-    profile = TimingProfile("bench", 0.2, 3, args.seconds, 10, args.seconds * 10)
-    runners = {}
-    for name in ("onnxruntime", "openvino", "null"):
-        backend = get_backend(name)
-        ok, why = backend.probe()
-        if not ok:
-            print(f"skipped {name}: {why}")
-            continue
-        runner = backend.prepare(path, BackendOptions(threads=threads))
-        runner.activate()
-        runner.set_input(batch)
-        runners[f"benchbed {name}"] = runner
-    session = plain_session(path, threads)
-    feed = {model.input_name: batch}
-
-    def measure(label: str) -> float:
-        if label == "plain onnxruntime":
-            samples = plain_loop(session, feed, args.seconds, 10)
-        else:
-            samples = time_runner(runners[label].infer, profile, lambda _: None).samples_ms
-        return float(np.percentile(samples, 50))
-
-    labels = [*runners, "plain onnxruntime"]
-    p50s: dict[str, list[float]] = {label: [] for label in labels}
-    for round_index in range(args.rounds):
-        for label in labels if round_index % 2 == 0 else list(reversed(labels)):
-            p50s[label].append(measure(label))
-    base = p50s["plain onnxruntime"]
-    print(f"{'variant':<22} {'p50 ms (median of rounds)':>26} {'÷ plain session (median)':>26}")
-    for label in labels:
-        ratio = statistics.median(a / b for a, b in zip(p50s[label], base))
-        print(f"{label:<22} {statistics.median(p50s[label]):>26.3f} {ratio:>26.3f}")
-    for runner in runners.values():
-        runner.deactivate()
+    shape = [1, *model.sample_shape]
+    jobs = {b: benchbed_job(["--onnx", str(path), "--backend", b, "--models", str(folder / "models")])
+            for b in ("onnxruntime", "openvino")}
+    result = run([plain_session("plain onnxruntime session", path, shape),
+                  benchbed_cell("benchbed onnxruntime", jobs["onnxruntime"]),
+                  benchmark_app("openvino benchmark_app", path, shape),
+                  benchbed_cell("benchbed openvino", jobs["openvino"])], args.budget)
+    print_ratios(f"{model.name} ({path})", result)
+    print_pair(result, "benchbed openvino", "openvino benchmark_app")
 
 
 if __name__ == "__main__":

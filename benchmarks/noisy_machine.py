@@ -1,0 +1,135 @@
+"""Does the interleaved A/B test cry wolf, and does it see real slowdowns? (issue 14's measured targets)
+
+    python benchmarks/noisy_machine.py --phi 0 [--aa 50] [--trials 30] [--calibrate 120] [--out FILE]
+
+For one φ, single-stream batch 1 on onnxruntime, with abtest's defaults (``InterleaveSettings()``: 5 %
+minimum effect, 60 s budget, 0.25 s bursts, at least 8 rounds, 99 % interval):
+1. **True sizes.** Slightly wider networks (the width multiplier times 1.03 ... 1.08: real extra work,
+   not an injected sleep) are interleaved with the unchanged network in one long run; the candidates
+   nearest a 5 % and a 10 % slowdown are kept, with their ratio and interval from that run.
+2. **A/A.** ``--aa`` trials of the unchanged network against itself, each in two fresh resident
+   workers (as ``benchbed abtest`` starts them): a "slower" or "faster" verdict is a false alarm.
+3. **Detection.** ``--trials`` trials each of the 5 % and 10 % slowdowns, alternating, fresh workers
+   each: a "slower" verdict is a detection; "unknown" (budget spent) and "same" are misses.
+Prints each rate with its 95 % Wilson interval, and the machine time per trial. Every trial is
+appended to ``--out`` as it ends. Run it on a quiet machine, and nothing else at the same time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+from benchbed.analysis.abtest import plan_jobs
+from benchbed.analysis.interleave import InterleaveSettings, interleave
+from benchbed.cli.sweep import parse_sweep_args
+from benchbed.launchers.base import resolve_artifact
+from benchbed.launchers.resident_client import ResidentVariant, ResidentWorker
+from benchbed.networks import network_spec
+
+WIDTH_FACTORS = (1.03, 1.04, 1.05, 1.06, 1.08, 1.10)
+
+
+def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return float("nan"), float("nan")
+    p = hits / n
+    centre, half = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - half) / (1 + z * z / n), (centre + half) / (1 + z * z / n)
+
+
+def job_for(phi: int, width: float | None, models: Path):
+    args = ["--phi", str(phi), "--scenario", "single-stream", "--backend", "onnxruntime", "--models", str(models)]
+    if width is not None:
+        args += ["--width", f"{width:.4f}"]
+    return resolve_artifact(plan_jobs(parse_sweep_args(args))[0])
+
+
+def load(label: str, job, stack: list) -> ResidentVariant:
+    worker = ResidentWorker(sys.executable, label)
+    stack.append(worker)
+    return ResidentVariant.load(label, worker, {"op": "load", "job": job.to_json(), "warmup_seconds": 1.0})
+
+
+def trial(jobs: list, settings: InterleaveSettings):
+    workers: list = []
+    try:
+        variants = [load(label, job, workers) for label, job in jobs]
+        return interleave(variants, settings)
+    finally:
+        for worker in workers:
+            worker.close()
+
+
+def record(out: Path, entry: dict) -> None:
+    with out.open("a") as handle:
+        handle.write(json.dumps(entry) + "\n")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--phi", type=int, default=0)
+    parser.add_argument("--aa", type=int, default=50)
+    parser.add_argument("--trials", type=int, default=30)
+    parser.add_argument("--calibrate", type=float, default=120.0, help="seconds of the true-size run")
+    parser.add_argument("--models", type=Path, default=Path("models"))
+    parser.add_argument("--out", type=Path, default=Path("reports/noisy-machine.jsonl"))
+    args = parser.parse_args()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    settings = InterleaveSettings()
+    print(f"phi {args.phi}, onnxruntime single-stream b1; abtest defaults: {settings}", flush=True)
+
+    base_width = network_spec(args.phi).scaling.width
+    reference = job_for(args.phi, None, args.models)
+    candidates = {f: job_for(args.phi, base_width * f, args.models) for f in WIDTH_FACTORS}
+
+    # 1. true sizes: one long interleaved run of every candidate against the unchanged network
+    long_run = trial([("reference", reference)] + [(f"width x{f}", job) for f, job in candidates.items()],
+                     InterleaveSettings(budget_seconds=args.calibrate, min_rounds=1000, confidence=0.95,
+                                        min_effect=0.01))
+    truth = {f: long_run.decisions[f"width x{f}"] for f in WIDTH_FACTORS}
+    for f, d in truth.items():
+        print(f"  true size width x{f}: {d.ratio:.4f} [{d.ci_low:.4f}, {d.ci_high:.4f}] over {d.rounds} rounds",
+              flush=True)
+    record(args.out, {"phi": args.phi, "kind": "truth", "seconds": long_run.seconds,
+                      "decisions": {str(f): d.to_dict() for f, d in truth.items()}})
+    chosen = {target: min(WIDTH_FACTORS, key=lambda f: abs(truth[f].ratio - (1 + target))) for target in (0.05, 0.10)}
+    print(f"  chosen: 5 % -> width x{chosen[0.05]} ({truth[chosen[0.05]].ratio:.3f}), "
+          f"10 % -> width x{chosen[0.10]} ({truth[chosen[0.10]].ratio:.3f})", flush=True)
+
+    # 2 and 3: A/A and detection trials, interleaved in time so drift hits every kind alike
+    kinds = ["aa"] * args.aa + ["5%", "10%"] * args.trials
+    order = sorted(range(len(kinds)), key=lambda i: (i * 7919) % len(kinds))  # spread kinds over the run
+    tallies: dict[str, list] = {"aa": [], "5%": [], "10%": []}
+    for count, index in enumerate(order):
+        kind = kinds[index]
+        other = reference if kind == "aa" else candidates[chosen[0.05 if kind == "5%" else 0.10]]
+        started = time.monotonic()
+        result = trial([("base", reference), ("current", other)], InterleaveSettings(seed=count))
+        decision = result.decisions["current"]
+        tallies[kind].append(decision.verdict)
+        record(args.out, {"phi": args.phi, "kind": kind, "verdict": decision.verdict, "ratio": decision.ratio,
+                          "ci": [decision.ci_low, decision.ci_high], "rounds": decision.rounds,
+                          "seconds": result.seconds, "wall": time.monotonic() - started,
+                          "contended_rounds": result.contended_rounds})
+        print(f"  [{count + 1}/{len(kinds)}] {kind}: {decision.describe()} in {result.seconds:.1f} s", flush=True)
+
+    print(f"\nphi {args.phi} summary (95 % Wilson intervals):")
+    aa = tallies["aa"]
+    alarms = sum(v in ("slower", "faster") for v in aa)
+    print(f"  A/A false alarms: {alarms}/{len(aa)} = {alarms / len(aa):.1%} {wilson(alarms, len(aa))}; "
+          f"same {aa.count('same')}, unknown {aa.count('unknown')}")
+    for kind, target in (("5%", 0.05), ("10%", 0.10)):
+        found = tallies[kind]
+        hits = found.count("slower")
+        print(f"  {kind} slowdown (true {truth[chosen[target]].ratio:.3f}): detected {hits}/{len(found)} = "
+              f"{hits / len(found):.1%} {wilson(hits, len(found))}; verdicts {dict((v, found.count(v)) for v in set(found))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
