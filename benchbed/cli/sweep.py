@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 SCENARIO_HELP = ("Comma list: single-stream, offline, mlperf-singlestream, mlperf-multistream, mlperf-server, "
                  "mlperf-offline.")
+MAX_FOREIGN_CPU_HELP = ("Other processes may use at most this many CPU cores during a measurement: above it the cell "
+                        "waits for a quiet moment and is measured again, and is INVALID if still crowded. A large "
+                        "value (e.g. 1000) effectively turns the guard off. Default 0.25, or $BENCHBED_MAX_FOREIGN_CPU.")
 BACKEND_OPTION_HELP = ("KEY=VALUE for every selected backend that takes KEY, or BACKEND.KEY=VALUE for that backend "
                        "only (e.g. openvino.hint=throughput); repeatable. An option no selected backend takes is an "
                        "error.")
@@ -78,6 +81,8 @@ def sweep(
     sla_percentile: Annotated[Optional[float], typer.Option("--sla-percentile", help="SLA percentile (99).")] = None,
     max_queue_delay: Annotated[float, typer.Option("--max-queue-delay", help="MLPerf batcher wait, ms.")] = 2.0,
     max_qps: Annotated[float, typer.Option("--max-qps", help="mlperf-server: the QPS search's ceiling.")] = 20000.0,
+    max_foreign_cpu: Annotated[Optional[float], typer.Option("--max-foreign-cpu", metavar="CORES",
+                                                             help=MAX_FOREIGN_CPU_HELP)] = None,
     backend_option: Annotated[Optional[list[str]], typer.Option("--backend-option", help=BACKEND_OPTION_HELP)] = None,
     executor: Annotated[str, typer.Option("--executor", help="local (worker processes) or ray.")] = "local",
     address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (default: a local one).")] = None,
@@ -132,7 +137,8 @@ def sweep(
                          sla_ms=milliseconds(sla_p99, "--sla-p99") if sla_p99 is not None else None,
                          sla_percentile=sla_percentile, max_queue_delay_ms=max_queue_delay, loadgen_strict=strict,
                          max_qps=max_qps,
-                         hardware=csv_list(hardware, "--hardware") if hardware else [])
+                         hardware=csv_list(hardware, "--hardware") if hardware else [],
+                         **({} if max_foreign_cpu is None else {"max_foreign_cpu": max_foreign_cpu}))
     validate_config(config)
     options = RunOptions(db=db, resume=resume, run_id=run_id, executor=executor, address=address,
                          ray_retries=ray_retries)
