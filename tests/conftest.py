@@ -18,6 +18,11 @@ TINY = dict(width=0.25, depth=0.34, resolution=32)
 TINY_ARGS = ["--width", "0.25", "--depth", "0.34", "--resolution", "32"]
 
 
+#: The suite shares a small machine with other work, so other processes' load is the rule here, not a fault: cells
+#: measured by tests that are not about contention would wait for quiet and turn INVALID. Their default limit is
+#: lifted (measure.contention); tests of the guard give their limit explicitly.
+os.environ.setdefault("BENCHBED_MAX_FOREIGN_CPU", "1000")
+
 #: The network guard (tests/netguard/sitecustomize.py): this process and every process it starts
 #: (workers, Ray, abtest's sweeps) refuse and log any connection off the loopback range.
 NETGUARD_DIR = Path(__file__).parent / "netguard"

@@ -75,6 +75,7 @@ def _doc(throughput: float, p50_ms: float = 1.0, status: str = "ok") -> dict:
 
 
 def test_offline_doubles_until_gain_below_five_percent():
+    """Documents without samples (older stores) keep the 5 % step; the noise rule is in test_contention.py."""
     offline = get_scenario("offline")
     limits = Limits(max_batch=64)
     assert offline.next_batch({}, limits) == 1

@@ -125,6 +125,8 @@ def test_sigkill_mid_sweep_keeps_cells_and_resume_measures_only_the_rest(tmp_pat
     (["--warmup", "50", "--max-seconds", "10"], "must not exceed --max-seconds"),
     (["--cell-timeout", "nan"], "--cell-timeout must be > 0"),
     (["--max-qps", "nan"], "--max-qps must be a finite number > 0"),
+    (["--max-foreign-cpu", "-1"], "--max-foreign-cpu must be a finite number of cores >= 0"),
+    (["--max-foreign-cpu", "nan"], "--max-foreign-cpu must be a finite number of cores >= 0"),
     (["--quick", "--strict"], "exclude each other"),
     (["--max-batch", "0"], "--max-batch"),
     (["--precision", "fp8"], "unknown precision"),

@@ -20,6 +20,7 @@ from benchbed.core.cell import cell_key
 from benchbed.core.environment import COMPARABLE_FIELDS
 from benchbed.core.errors import ConfigError
 from benchbed.core.result import memory_bytes
+from benchbed.measure.stats import block_medians
 
 VERDICTS = ("slower", "more memory", "faster", "less memory", "no significant change", "incomparable",
             "new failure", "fixed", "failed", "missing", "new",
@@ -75,21 +76,6 @@ class CellComparison:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-BLOCKS_PER_RUN = 10
-
-
-def block_medians(samples: list[float], blocks: int = BLOCKS_PER_RUN) -> list[float]:
-    """Medians of consecutive time blocks of one run's samples.
-
-    Samples inside a run are not independent (the machine drifts, other tenants come and go), so
-    testing raw samples overstates significance: a few thousand samples make any 1 % wobble
-    "significant". Blocks are the unit of replication instead.
-    """
-    values = np.asarray(samples, dtype=float)
-    count = max(1, min(blocks, len(values) // 3))
-    return [float(np.median(chunk)) for chunk in np.array_split(values, count)]
 
 
 def bootstrap_median_ratio(base: list[list[float]], current: list[list[float]], resamples: int, confidence: float,

@@ -21,6 +21,7 @@ FLAGS: dict[str, str] = {
     "backend_extra": "--backend-option",
     "sla_ms": "--sla-p99",
     "max_queue_delay_ms": "--max-queue-delay",
+    "max_foreign_cpu": "--max-foreign-cpu",  # the contention guard's limit (cores)
     "loadgen_strict": "--strict",
     "models_dir": "--models",
     "baseline_doc": "--baseline",

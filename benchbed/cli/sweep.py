@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 SCENARIO_HELP = ("Comma list: single-stream, offline, mlperf-singlestream, mlperf-multistream, mlperf-server, "
                  "mlperf-offline.")
+MAX_FOREIGN_CPU_HELP = ("Other processes may use at most this many CPU cores during a measurement: above it the cell "
+                        "waits for a quiet moment and is measured again, and is INVALID if still crowded. A large "
+                        "value (e.g. 1000) effectively turns the guard off. Default 0.25, or $BENCHBED_MAX_FOREIGN_CPU.")
 BACKEND_OPTION_HELP = ("KEY=VALUE for every selected backend that takes KEY, or BACKEND.KEY=VALUE for that backend "
                        "only (e.g. openvino.hint=throughput); repeatable. An option no selected backend takes is an "
                        "error.")
@@ -79,6 +82,8 @@ def sweep(
     sla_percentile: Annotated[Optional[float], typer.Option("--sla-percentile", help="SLA percentile (99).")] = None,
     max_queue_delay: Annotated[float, typer.Option("--max-queue-delay", help="MLPerf batcher wait, ms.")] = 2.0,
     max_qps: Annotated[float, typer.Option("--max-qps", help="mlperf-server: the QPS search's ceiling.")] = 20000.0,
+    max_foreign_cpu: Annotated[Optional[float], typer.Option("--max-foreign-cpu", metavar="CORES",
+                                                             help=MAX_FOREIGN_CPU_HELP)] = None,
     backend_option: Annotated[Optional[list[str]], typer.Option("--backend-option", help=BACKEND_OPTION_HELP)] = None,
     executor: Annotated[str, typer.Option("--executor", help="local (worker processes) or ray.")] = "local",
     address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (default: a local one).")] = None,
@@ -167,6 +172,7 @@ def build_config(params: dict) -> tuple[SweepConfig, list[str], list[str]]:
                          sla_percentile=p.sla_percentile, max_queue_delay_ms=p.max_queue_delay,
                          loadgen_strict=p.strict, max_qps=p.max_qps, paired_seconds=p.paired_budget,
                          paired_min_effect=p.paired_min_effect,
+                         **({} if p.max_foreign_cpu is None else {"max_foreign_cpu": p.max_foreign_cpu}),
                          hardware=csv_list(p.hardware, "--hardware") if p.hardware else [])
     validate_config(config)
     return config, backends, skipped

@@ -49,6 +49,7 @@ class Job:
     network_info: dict = field(default_factory=dict)
     order: int = 0  # position in the sweep: a local launcher runs jobs in this order
     input_shape: list | None = None  # one sample's input dims for a user's ONNX file (None: 3 x resolution²)
+    contention: dict = field(default_factory=dict)  # measure.contention.Guard.to_dict() ({}: the guard's defaults)
     export: ExportRecipe | None = None  # how to make the artifact, when it is not given
     # set once the artifact exists (launchers resolve it on the measuring machine)
     artifact: str | None = None

@@ -43,3 +43,39 @@ class LatencyStats:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+BLOCKS_PER_RUN = 10
+
+
+def block_medians(samples: list[float], blocks: int = BLOCKS_PER_RUN) -> list[float]:
+    """Medians of consecutive time blocks of one run's samples.
+
+    Samples inside a run are not independent (the machine drifts, other tenants come and go), so
+    testing raw samples overstates significance: a few thousand samples make any 1 % wobble
+    "significant". Blocks are the unit of replication instead.
+    """
+    values = np.asarray(samples, dtype=float)
+    count = max(1, min(blocks, len(values) // 3))
+    return [float(np.median(chunk)) for chunk in np.array_split(values, count)]
+
+
+def throughput_ratio(base_blocks: list[float], base_batch: int, new_blocks: list[float], new_batch: int, *,
+                     resamples: int = 2000, confidence: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """Throughput at ``new_batch`` over throughput at ``base_batch``, with a percentile-bootstrap interval.
+
+    Each side is one run's block medians of per-iteration latency (see :func:`block_medians`); blocks are
+    resampled within each side, and throughput is batch / median latency. Seeded, so the same samples
+    always give the same interval (a resumed sweep re-derives the same decision). Returns (ratio, low, high).
+    """
+    rng = np.random.default_rng(seed)
+    base, new = np.asarray(base_blocks, dtype=float), np.asarray(new_blocks, dtype=float)
+
+    def medians(blocks: np.ndarray) -> np.ndarray:
+        return np.median(blocks[rng.integers(0, len(blocks), size=(resamples, len(blocks)))], axis=1)
+
+    ratios = new_batch * medians(base) / (base_batch * medians(new))
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(ratios, [tail, 100 - tail])
+    ratio = new_batch * float(np.median(base)) / (base_batch * float(np.median(new)))
+    return ratio, float(low), float(high)

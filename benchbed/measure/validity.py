@@ -10,7 +10,7 @@ from benchbed.measure.timing import TimingProfile, Timings
 COV_WARNING = 0.025  # trtexec: "coefficient of variance" above 2.5 % is unstable
 OUTLIER_FACTOR = 2.0  # max above 2x median, or min below median / 2
 FREQ_CHANGE = 0.05  # CPU frequency moved by more than 5 % during the measurement
-FOREIGN_CPU = 0.10  # other processes used more than 10 % of one core on average
+FOREIGN_CPU = 0.10  # other processes used more than 10 % of one core on average: a warning below the limit
 
 
 @dataclass
@@ -35,9 +35,18 @@ def parity_reason(parity: dict | None) -> str | None:
             f"> {parity.get('tolerance')}")
 
 
+def contention_reason(host: dict | None, max_foreign_cpu: float | None) -> str | None:
+    """The INVALID reason for a measurement other processes crowded (more cores than the limit), or None."""
+    foreign = (host or {}).get("foreign_cpu_cores")
+    if max_foreign_cpu is None or foreign is None or foreign <= max_foreign_cpu:
+        return None
+    return f"contended: other processes used {foreign:.2f} cores (limit {max_foreign_cpu:g})"
+
+
 def judge(stats: LatencyStats, timings: Timings, profile: TimingProfile, parity: dict | None,
-          host: dict | None = None) -> Verdict:
-    """Apply the rules; ``parity`` is None where not applicable, ``host`` holds CPU frequency/load readings."""
+          host: dict | None = None, max_foreign_cpu: float | None = None) -> Verdict:
+    """Apply the rules; ``parity`` is None where not applicable, ``host`` holds CPU frequency/load readings,
+    ``max_foreign_cpu`` the cores other processes may use before the measurement is INVALID (None: no limit)."""
     reasons, warnings = [], []
     if stats.count < profile.min_iterations:
         reasons.append(f"too few samples: {stats.count} < {profile.min_iterations}")
@@ -57,7 +66,9 @@ def judge(stats: LatencyStats, timings: Timings, profile: TimingProfile, parity:
     before, after = host.get("cpu_mhz_before"), host.get("cpu_mhz_after")
     if before and after and abs(after - before) / before > FREQ_CHANGE:
         warnings.append(f"CPU frequency changed: {before:.0f} -> {after:.0f} MHz")
-    foreign = host.get("foreign_cpu_cores")
-    if foreign is not None and foreign > FOREIGN_CPU:
+    foreign, contended = host.get("foreign_cpu_cores"), contention_reason(host, max_foreign_cpu)
+    if contended:
+        reasons.append(contended)
+    elif foreign is not None and foreign > FOREIGN_CPU:
         warnings.append(f"load changed: other processes used {foreign:.2f} cores during the measurement")
     return Verdict(not reasons, reasons, warnings)

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from benchbed.core.errors import ConfigError
 from benchbed.core.files import sha256_json
+from benchbed.measure.contention import MAX_FOREIGN_CPU, default_limit
 from benchbed.measure.timing import TimingProfile
 
 
@@ -34,6 +35,8 @@ class SweepConfig:
     max_queue_delay_ms: float = 2.0
     loadgen_strict: bool = False
     max_qps: float = 20000.0  # MLPerf server: the QPS search's ceiling
+    # cores other processes may use during a measurement (measure.contention); default 0.25 or the environment's
+    max_foreign_cpu: float = field(default_factory=default_limit)
     hardware: list = field(default_factory=list)  # Ray: node types to measure on (each cell once per type)
     models_dir: str = "models"
     reports_dir: str = "reports"
@@ -52,8 +55,9 @@ class SweepConfig:
             if data[key] == default:
                 data.pop(key)  # B0 sweeps hash as they did before these fields, so older runs resume
         data["extra"] = {}  # a field that was never set, since removed: kept in the hash so older runs resume
-        if self.max_qps == SweepConfig.max_qps:
-            data.pop("max_qps")  # added later: a default value leaves the hash (and so --resume) as it was
+        for key, default in (("max_qps", SweepConfig.max_qps), ("max_foreign_cpu", MAX_FOREIGN_CPU)):
+            if data[key] == default:
+                data.pop(key)  # added later: a default value leaves the hash (and so --resume) as it was
         return data
 
     def sha(self) -> str:
@@ -129,6 +133,8 @@ def validate_config(config: SweepConfig) -> None:
                                             f"{config.paired_seconds:g}")
     if not 0 < config.paired_min_effect < 1:
         raise ConfigError("paired_min_effect", f"must be a fraction in (0, 1), got {config.paired_min_effect:g}")
+    if not (math.isfinite(config.max_foreign_cpu) and config.max_foreign_cpu >= 0):
+        raise ConfigError("max_foreign_cpu", f"must be a finite number of cores >= 0, got {config.max_foreign_cpu:g}")
     if not (math.isfinite(config.max_queue_delay_ms) and config.max_queue_delay_ms >= 0):
         raise ConfigError("max_queue_delay_ms", f"must be >= 0 ms, got {config.max_queue_delay_ms:g}")
     for scenario in scenarios:

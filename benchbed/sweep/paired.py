@@ -69,7 +69,7 @@ def run_paired(config: SweepConfig, done: dict[str, dict], have: set[str], run_i
     if config.paired_seconds <= 0 or config.hardware:  # Ray's cells ran elsewhere: pair only local sweeps
         return
     settings = InterleaveSettings(min_effect=config.paired_min_effect, budget_seconds=config.paired_seconds,
-                                  confidence=0.95, max_foreign_cpu=getattr(config, "max_foreign_cpu", 0.25))
+                                  confidence=0.95, max_foreign_cpu=config.max_foreign_cpu)
     for name, found in comparable_groups(config, done).items():
         if name in have:
             continue

@@ -59,6 +59,7 @@ def next_cell(config: SweepConfig, group: Group, done: dict[str, dict]) -> Cell 
 def make_job(config: SweepConfig, spec, precision: str, cell: Cell, run_id: str, order: int) -> Job:
     """Everything a node needs to measure one cell, including how to make its artifact."""
     from benchbed.artifacts.precision import get_precision
+    from benchbed.measure.contention import Guard
     from benchbed.networks import NetworkRecipe
 
     from benchbed.artifacts.user_onnx import OnnxModel
@@ -80,4 +81,5 @@ def make_job(config: SweepConfig, spec, precision: str, cell: Cell, run_id: str,
                               max_queue_delay_ms=config.max_queue_delay_ms, max_qps=config.max_qps,
                               log_dir=str(path_inside(Path(config.reports_dir), run_id, "loadgen", log_name))),
         network_info=spec.summary(),
+        contention=Guard.with_limit(config.max_foreign_cpu).to_dict(),  # the cores other processes may use
     )

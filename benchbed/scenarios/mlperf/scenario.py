@@ -187,8 +187,13 @@ class MLPerf:
                                       for t in result.trials]}}
 
     def _measured(self, context: MeasureContext, loadgen: dict, host: dict, device_memory) -> Measured:
-        """LoadGen's own verdict and percentiles as benchbed's result fields (stats from the SUT's samples)."""
-        from benchbed.measure.validity import Verdict, parity_reason
+        """LoadGen's own verdict and percentiles as benchbed's result fields (stats from the SUT's samples).
+
+        A run other processes crowded beyond the sweep's limit is INVALID. It is not run again: one LoadGen
+        run (a server search is many) takes minutes under --strict, too long to repeat on a busy machine.
+        """
+        from benchbed.measure.contention import Guard
+        from benchbed.measure.validity import Verdict, contention_reason, parity_reason
 
         runner, batch = context.runner, context.job.cell.batch
         summary = loadgen["summary"]
@@ -199,6 +204,10 @@ class MLPerf:
             reasons.append(search["note"])
         if parity_reason(context.parity):
             reasons.append(parity_reason(context.parity))
+        limit = Guard.from_dict(context.job.contention).max_foreign_cpu
+        host = host | {"max_foreign_cpu": limit}
+        if contention_reason(host, limit):
+            reasons.append(contention_reason(host, limit))
         verdict = Verdict(summary["valid"] and not reasons, reasons, [])
         p = summary["percentiles_ms"]
         values = np.asarray(samples) if samples else np.asarray([summary["mean_ms"]])
