@@ -93,8 +93,7 @@ def main() -> int:
                                         min_effect=0.01))
     truth = {f: long_run.decisions[f"width x{f}"] for f in WIDTH_FACTORS}
     for f, d in truth.items():
-        print(f"  true size width x{f}: {d.ratio:.4f} [{d.ci_low:.4f}, {d.ci_high:.4f}] over {d.rounds} rounds",
-              flush=True)
+        print(f"  true size width x{f}: {d.describe()}", flush=True)
     record(args.out, {"phi": args.phi, "kind": "truth", "seconds": long_run.seconds,
                       "decisions": {str(f): d.to_dict() for f, d in truth.items()}})
     chosen = {target: min(WIDTH_FACTORS, key=lambda f: abs(truth[f].ratio - (1 + target))) for target in (0.05, 0.10)}
@@ -105,6 +104,7 @@ def main() -> int:
     kinds = ["aa"] * args.aa + ["5%", "10%"] * args.trials
     order = sorted(range(len(kinds)), key=lambda i: (i * 7919) % len(kinds))  # spread kinds over the run
     tallies: dict[str, list] = {"aa": [], "5%": [], "10%": []}
+    seconds: dict[str, list] = {"aa": [], "5%": [], "10%": []}
     for count, index in enumerate(order):
         kind = kinds[index]
         other = reference if kind == "aa" else candidates[chosen[0.05 if kind == "5%" else 0.10]]
@@ -112,6 +112,7 @@ def main() -> int:
         result = trial([("base", reference), ("current", other)], InterleaveSettings(seed=count))
         decision = result.decisions["current"]
         tallies[kind].append(decision.verdict)
+        seconds[kind].append(result.seconds)
         record(args.out, {"phi": args.phi, "kind": kind, "verdict": decision.verdict, "ratio": decision.ratio,
                           "ci": [decision.ci_low, decision.ci_high], "rounds": decision.rounds,
                           "seconds": result.seconds, "wall": time.monotonic() - started,
@@ -123,6 +124,10 @@ def main() -> int:
     alarms = sum(v in ("slower", "faster") for v in aa)
     print(f"  A/A false alarms: {alarms}/{len(aa)} = {alarms / len(aa):.1%} {wilson(alarms, len(aa))}; "
           f"same {aa.count('same')}, unknown {aa.count('unknown')}")
+    for kind in tallies:
+        if seconds[kind]:
+            print(f"  {kind}: machine time per trial median {sorted(seconds[kind])[len(seconds[kind]) // 2]:.1f} s, "
+                  f"max {max(seconds[kind]):.1f} s")
     for kind, target in (("5%", 0.05), ("10%", 0.10)):
         found = tallies[kind]
         hits = found.count("slower")

@@ -35,7 +35,10 @@ class BenchmarkApp:
         out = subprocess.run([self.tool, "-m", str(self.onnx), "-d", "CPU", "-hint", "latency", "-t",
                               str(max(1, round(seconds))), "-shape", str(self.shape).replace(" ", ""),
                               "-infer_precision", "f32"], capture_output=True, text=True, check=True).stdout
-        median = float(re.search(r"Median:\s+([\d.]+) ms", out).group(1))
+        found = re.search(r"Median:\s+([\d.]+) ms", out)
+        if found is None:
+            raise RuntimeError(f"benchmark_app printed no median latency: {out.strip()[-500:]}")
+        median = float(found.group(1))
         return Burst([median], time.monotonic() - started, None)
 
 
