@@ -1,4 +1,5 @@
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -51,7 +52,7 @@ def test_significant_but_small_is_not_a_regression():
 
 
 def test_blocks_follow_time_order():
-    from benchbed.analysis.compare import block_medians
+    from benchbed.measure.stats import block_medians
 
     samples = [1.0] * 50 + [2.0] * 50
     blocks = block_medians(samples)
@@ -97,6 +98,11 @@ def test_junit_and_markdown_outputs():
     assert len(suite.findall("testcase/failure")) == 1
     md = to_markdown(rows, "A", "B", failed)
     assert "1 regression" in md and "| a | onnxruntime" in md
+    latency = next(m for m in rows[0].metrics if m.metric == "latency")  # 13 against 10: a ratio near 1.3
+    shown = re.search(r"\| (1\.\d{2,3}) \[(1\.\d{2,3}), (1\.\d{2,3})\] \|", md)  # ratio [low, high]
+    assert shown, md
+    assert [float(v) for v in shown.groups()] == pytest.approx([latency.ratio, latency.ci_low, latency.ci_high],
+                                                               abs=0.005)
 
 
 def test_change_points_find_steps_not_spikes():

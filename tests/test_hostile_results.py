@@ -75,3 +75,12 @@ def test_damaged_entries_are_one_line_errors_for_every_reader(tmp_path, mutation
 def test_a_damaged_run_is_a_one_line_error(tmp_path, run):
     out = run_cli("compare", str(_write(tmp_path / "r.json", _docs(), run=run)), str(tmp_path / "r.json"))
     assert out.returncode == 2 and "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_damaged_paired_list_is_a_one_line_error_for_report(tmp_path):
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"format": "benchbed-results/1", "run": RUN, "results": _docs(),
+                                "paired": [{"network": "B0", "verdict": "faster"}]}))
+    out = run_cli("report", str(path), "--reports", str(tmp_path))
+    assert out.returncode == 2 and "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert "paired entry 1 lacks scenario" in out.stderr

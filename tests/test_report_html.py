@@ -117,9 +117,9 @@ def test_html_report_renders_in_headless_chromium(two_runs):
             # sorting: click the p50 header of the first table twice -> ascending, then descending
             table = page.locator("table.sortable").first
             header = table.locator("th", has_text="p50 ms")
-            column = [h.strip() for h in table.locator("th").all_inner_texts()].index("p50 ms")
-            def values() -> list[float]:
-                return [float(r.split("\t")[column]) for r in table.locator("tbody tr").all_inner_texts()]
+            column = [h.strip() for h in table.locator("th").all_inner_texts()].index("p50 ms [95% CI]")
+            def values() -> list[float]:  # "7.93 [7.81, 8.10]" sorts by its point
+                return [float(r.split("\t")[column].split()[0]) for r in table.locator("tbody tr").all_inner_texts()]
 
             header.click()
             assert values() == sorted(values())

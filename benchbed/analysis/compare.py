@@ -28,7 +28,6 @@ VERDICTS = ("slower", "more memory", "faster", "less memory", "no significant ch
 DEFAULT_FAIL_ON = ("slower", "more memory", "new failure")
 
 
-
 @dataclass(frozen=True)
 class Thresholds:
     """Minimum effects per metric (fractions) and the significance level."""
@@ -107,7 +106,7 @@ def compare_samples(base: list[list[float]], current: list[list[float]], thresho
     """Median ratio, bootstrap CI, Mann-Whitney p-value and the verdict for one metric.
 
     ``base`` and ``current`` hold one list of raw samples per run; the statistics work on time-block
-    medians (see :func:`block_medians`).
+    medians (see :func:`benchbed.measure.stats.block_medians`).
     """
     from scipy.stats import mannwhitneyu
 

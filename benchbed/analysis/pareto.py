@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from benchbed.analysis.points import Point
+from benchbed.measure.intervals import Interval
 
 
 @dataclass(frozen=True)
@@ -18,12 +19,19 @@ class Cost:
     label: str
     lower_is_better: bool
     value: Callable[[Point], float | None]
+    #: the value's 95 % interval where one is known (tables and plots show it)
+    interval: Callable[[Point], Interval | None] = lambda p: None
+
+
+def _throughput_interval(p: Point) -> Interval | None:
+    """Only where the cost is the measured throughput (not MLPerf Server's searched QPS)."""
+    return p.throughput_interval if p.sustained_ips == p.throughput_ips else None
 
 
 COSTS: dict[str, Cost] = {c.name: c for c in (
-    Cost("p50", "p50 latency (ms)", True, lambda p: p.p50_ms),
+    Cost("p50", "p50 latency (ms)", True, lambda p: p.p50_ms, lambda p: p.p50_interval),
     Cost("p99", "p99 latency (ms)", True, lambda p: p.p99_ms),
-    Cost("throughput", "throughput (img/s)", False, lambda p: p.sustained_ips),
+    Cost("throughput", "throughput (img/s)", False, lambda p: p.sustained_ips, _throughput_interval),
     Cost("memory", "peak memory (MB)", True, lambda p: None if p.memory_bytes is None else p.memory_bytes / 2**20),
     Cost("energy", "energy per image (J)", True, lambda p: p.energy_j_per_image),
 )}

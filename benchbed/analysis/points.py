@@ -6,12 +6,46 @@ so they all name hardware, pick percentiles and attach accuracy the same way.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
 from benchbed.accuracy.lookup import AccuracyBook, AccuracyMatch
 from benchbed.core.result import device_memory_bytes, hardware_name
+from benchbed.measure.intervals import Interval, median_interval, throughput_interval
+
+
+def _own_samples(doc: dict, key: str, recomputed) -> list | None:
+    """The samples of an ok cell whose stored ``stats[key]`` is ``recomputed(samples)``, else None.
+
+    An interval is shown only beside the number it belongs to: MLPerf cells store LoadGen's figures
+    (issue-to-completion), not their samples' own, so theirs would describe something else.
+    """
+    samples = doc.get("samples_ms") or []
+    stored = (doc.get("stats") or {}).get(key)
+    if doc.get("status") != "ok" or not samples or stored is None:
+        return None
+    return samples if math.isclose(recomputed(samples), float(stored), rel_tol=1e-9) else None
+
+
+def p50_interval(doc: dict, confidence: float = 0.95) -> Interval | None:
+    """The 95 % interval of a cell's stored p50 (:func:`benchbed.measure.intervals.median_interval`)."""
+    samples = _own_samples(doc, "p50_ms", lambda s: float(np.median(s)))
+    return None if samples is None else median_interval(samples, confidence)
+
+
+def throughput_ips_interval(doc: dict, confidence: float = 0.95) -> Interval | None:
+    """The 95 % interval of a cell's stored throughput (:func:`benchbed.measure.intervals.throughput_interval`)."""
+    batch = int(doc["cell"]["batch"])
+
+    def rate(samples: list) -> float:
+        total = float(np.sum(samples))
+        return batch * len(samples) * 1e3 / total if total > 0 else math.nan
+
+    samples = _own_samples(doc, "throughput_ips", rate)
+    return None if samples is None else throughput_interval(samples, batch, confidence)
 
 
 def accuracy_precision(doc: dict) -> str:
@@ -62,6 +96,14 @@ class Point:
             return float(stats[key])
         samples = self.doc.get("samples_ms") or []
         return float(np.percentile(samples, percentile)) if samples else None
+
+    @cached_property
+    def p50_interval(self) -> Interval | None:
+        return p50_interval(self.doc)
+
+    @cached_property
+    def throughput_interval(self) -> Interval | None:
+        return throughput_ips_interval(self.doc)
 
     @property
     def sustained_ips(self) -> float | None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchbed.core.errors import BenchbedError
-from benchbed.core.result import check_documents, read_run
+from benchbed.core.result import check_documents, check_paired, paired_problem, read_run
 from benchbed.sweep.store import RESULTS_FORMAT, Store
+
+_log = logging.getLogger("benchbed.sources")
 
 
 @dataclass
@@ -19,9 +22,18 @@ class Side:
     results: list[tuple[dict, dict]]
     #: (run, its result documents), for reports that show each run
     per_run: list[tuple[dict, list[dict]]] = field(default_factory=list)
+    #: run id -> the run's interleaved paired comparisons (a results file's optional ``paired`` list)
+    paired: dict[str, list[dict]] = field(default_factory=dict)
 
 
-def _from_results_json(path: Path) -> tuple[dict, list[dict]]:
+@dataclass
+class _Loaded:
+    run: dict
+    docs: list[dict]
+    paired: list[dict] = field(default_factory=list)
+
+
+def _from_results_json(path: Path) -> _Loaded:
     try:
         data = json.loads(path.read_text())
     except OSError as exc:
@@ -31,7 +43,22 @@ def _from_results_json(path: Path) -> tuple[dict, list[dict]]:
     if not isinstance(data, dict) or data.get("format") != RESULTS_FORMAT or "run" not in data:
         raise BenchbedError(f"{path} is not a benchbed results file (expected format {RESULTS_FORMAT})")
     read_run(data["run"], str(path))
-    return data["run"], check_documents(data.get("results") or [], str(path))
+    return _Loaded(data["run"], check_documents(data.get("results") or [], str(path)),
+                   check_paired(data.get("paired"), str(path)))
+
+
+def stored_paired(store: Store, run_id: str) -> list[dict]:
+    """A stored run's paired comparisons, each checked; a damaged entry is skipped with a warning naming it,
+    as a damaged result row is, so one bad entry cannot break the run's report."""
+    kept = []
+    for index, entry in enumerate(store.paired(run_id)):
+        problem = paired_problem(entry)
+        if problem:
+            _log.warning("benchbed: skipped --db %s: run %s paired entry %d %s (damaged)", store.path, run_id,
+                         index + 1, problem)
+            continue
+        kept.append(entry)
+    return kept
 
 
 def doc_environment(doc: dict, run: dict) -> dict:
@@ -42,23 +69,26 @@ def doc_environment(doc: dict, run: dict) -> dict:
 def load_side(ref: str, db: Path | None) -> Side:
     """Resolve ``ref`` to results; every problem is a one-line :class:`BenchbedError`."""
     path = Path(ref)
-    pairs: list[tuple[dict, list[dict]]] = []
+    loaded: list[_Loaded] = []
     if path.is_file():
-        pairs.append(_from_results_json(path))
+        loaded.append(_from_results_json(path))
     elif path.is_dir():
         files = sorted(path.rglob("results.json"))
         if not files:
             raise BenchbedError(f"{path}: no results.json files in this folder")
-        pairs += [_from_results_json(f) for f in files]
+        loaded += [_from_results_json(f) for f in files]
     else:
         if db is None or not Path(db).exists():
             raise BenchbedError(f"{ref!r} is neither a file, a folder nor a run in a store (no store at {db})")
         store = Store(db)
         try:
-            pairs.append(store.load(ref))
+            run, docs = store.load(ref)
+            loaded.append(_Loaded(run, docs, stored_paired(store, run["run_id"])))
         finally:
             store.close()
+    pairs = [(one.run, one.docs) for one in loaded]
     results = [(doc, doc_environment(doc, run)) for run, docs in pairs for doc in docs]
     if not results:
         raise BenchbedError(f"{ref}: no results to compare (empty run)")
-    return Side(ref, [run for run, _ in pairs], results, pairs)
+    return Side(ref, [run for run, _ in pairs], results, pairs,
+                {one.run["run_id"]: one.paired for one in loaded if one.paired})

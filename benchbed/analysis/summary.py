@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from benchbed.analysis.pareto import COSTS, Cost, fronts_by
 from benchbed.analysis.points import Point
 from benchbed.analysis.scaling_fit import fits, phi_steps, single_vs_compound
+from benchbed.report.uncertainty import with_interval
 
 
 @dataclass
@@ -45,10 +46,12 @@ def best_table(points: list[Point]) -> list[TableData]:
         fast, wide = slot.get("latency"), slot["throughput"]
         rows.append([hardware, "-" if phi == -1 else f"{phi:g}", network,
                      "-" if fast is None else f"{fast.backend} {fast.precision}",
-                     "-" if fast is None else _g(fast.p50_ms), f"{wide.backend} {wide.precision} b{wide.batch}",
-                     f"{wide.throughput_ips:.4g}"])
+                     "-" if fast is None else with_interval(fast.p50_ms, fast.p50_interval),
+                     f"{wide.backend} {wide.precision} b{wide.batch}",
+                     with_interval(wide.throughput_ips, wide.throughput_interval)])
     return [TableData("Best VALID cell per network on each machine",
-                      ["hardware", "φ", "network", "lowest batch-1 p50", "p50 ms", "highest throughput", "img/s"],
+                      ["hardware", "φ", "network", "lowest batch-1 p50", "p50 ms [95% CI]", "highest throughput",
+                       "img/s [95% CI]"],
                       rows, "Across every backend and precision measured; INVALID cells (parity included) "
                             "never count.")]
 
@@ -84,6 +87,11 @@ def scaling_tables(points: list[Point]) -> list[TableData]:
     return out
 
 
+def _cost_text(cost: Cost, p: Point) -> str:
+    interval = cost.interval(p)
+    return _g(cost.value(p), 4) if interval is None else with_interval(cost.value(p), interval)
+
+
 def pareto_tables(points: list[Point], costs: list[Cost] | None = None) -> list[TableData]:
     """The front per (hardware, backend, precision) and across all, for each cost."""
     out = []
@@ -96,7 +104,7 @@ def pareto_tables(points: list[Point], costs: list[Cost] | None = None) -> list[
         for group, front_points in [(("all machines, backends, precisions",), across[("all",)])] + list(per_group.items()):
             for p in front_points:
                 rows.append([" · ".join(group), p.network, p.backend, p.precision, f"b{p.batch}",
-                             p.accuracy.label(), p.accuracy.row.source, _g(cost.value(p), 4)])
+                             p.accuracy.label(), p.accuracy.row.source, _cost_text(cost, p)])
         out.append(TableData(
             f"Pareto front: top-1 vs {cost.label}",
             ["group", "network", "backend", "precision", "batch", "top-1", "accuracy source", cost.label], rows,

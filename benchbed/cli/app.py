@@ -56,13 +56,14 @@ def print_json(data: object) -> None:
     print(json.dumps(data, indent=2))
 
 
-def print_results(run: dict, results: list[dict], as_json: bool, book=None) -> None:
-    """A run's results per scenario (``sweep``, ``report``): JSON on stdout, or one table per scenario."""
+def print_results(run: dict, results: list[dict], as_json: bool, book=None, paired: list[dict] | None = None) -> None:
+    """A run's results per scenario (``sweep``, ``report``): JSON on stdout, or what differs beyond noise and
+    one table per scenario."""
     from benchbed.report.terminal import results_summary, results_tables
 
     if as_json:
-        return print_json(results_summary(run, results, book))
-    for table in results_tables(run, results, book):
+        return print_json(results_summary(run, results, book, paired))
+    for table in results_tables(run, results, book, paired):
         console.print(table)
 
 

@@ -43,6 +43,7 @@ def report(
         print(markdown)
     else:
         for run in inputs.runs:
-            print_results(run, inputs.results_by_run[run["run_id"]], output_format == "json", book)
+            print_results(run, inputs.results_by_run[run["run_id"]], output_format == "json", book,
+                          inputs.paired.get(run["run_id"]))
     for path in written:
         say(f"report: {path}")

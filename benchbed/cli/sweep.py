@@ -47,6 +47,18 @@ def _measure(config: SweepConfig, options: RunOptions, quiet: bool) -> tuple[dic
         raise typer.Exit(130) from None
 
 
+def _paired(db, run_id: str) -> list[dict]:
+    """The run's interleaved comparisons as stored (sweep.paired), for the report's opening section."""
+    from benchbed.analysis.sources import stored_paired
+    from benchbed.sweep.store import Store
+
+    store = Store(db)
+    try:
+        return stored_paired(store, run_id)
+    finally:
+        store.close()
+
+
 @app.command()
 def sweep(
     ctx: typer.Context,
@@ -118,8 +130,9 @@ def sweep(
     if "auto" in backends and not quiet:
         say(f"backend auto -> {config.backend}" + "".join(f"\n  skipped {line}" for line in skipped))
     run, results = _measure(config, options, quiet)
-    report = write_report(run, results, reports)
-    print_results(run, results, quiet)
+    paired = _paired(options.db, run["run_id"])
+    report = write_report(run, results, reports, paired=paired)
+    print_results(run, results, quiet, paired=paired)
     if not quiet:
         say(f"report: {report}\nresults: {report.parent / 'results.json'}")
 

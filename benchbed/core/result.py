@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from benchbed.core.cell import Cell
 from benchbed.core.errors import BenchbedError
-from benchbed.core.schema import RunModel, explain, problem_of
+from benchbed.core.schema import PairedModel, RunModel, explain, problem_of
 
 #: Sections of an ok document beyond the fixed ones, carried as they are (LoadGen, NVML, a Ray node's
 #: environment, the machine speed index read before the cell): the schema checks the fields analyses read.
@@ -152,3 +152,28 @@ def check_documents(docs, where: str) -> list[dict]:
                                 "(damaged, or not written by benchbed)")
         seen[key] = index + 1
     return docs
+
+
+def paired_problem(entry) -> str | None:
+    """What makes one ``paired`` entry unusable, or None (:class:`benchbed.core.schema.PairedModel`)."""
+    if not isinstance(entry, dict):
+        return "is not an object"
+    try:
+        PairedModel.model_validate(entry)
+    except ValidationError as exc:
+        return explain(exc)
+    return None
+
+
+def check_paired(entries, where: str) -> list[dict]:
+    """A results file's optional top-level ``paired`` list (interleaved comparisons of variants), each entry
+    checked like a result; [] where the file has none (files written before it existed)."""
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise BenchbedError(f"{where}: paired is not a list (damaged, or not written by benchbed)")
+    for index, entry in enumerate(entries):
+        problem = paired_problem(entry)
+        if problem:
+            raise BenchbedError(f"{where}: paired entry {index + 1} {problem} (damaged, or not written by benchbed)")
+    return entries

@@ -6,9 +6,10 @@ broken rule becomes one line that names the field, its value and the rule.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from benchbed.core.cell import CELL_FIELDS
 
@@ -72,8 +73,11 @@ class MemoryModel(_Open):
     device: dict | None = None
 
 
+Phi = Annotated[float, Field(strict=True, ge=0, le=64, allow_inf_nan=False)]
+
+
 class NetworkInfoModel(_Open):
-    phi: Annotated[float, Field(strict=True, ge=0, le=64, allow_inf_nan=False)] | None = None
+    phi: Phi | None = None
     mode: Text | None = None
     macs: NonNegative | None = None
     params: NonNegative | None = None
@@ -151,6 +155,47 @@ class RunModel(_Open):
     finished: Number | None = None
 
 
+Positive = Annotated[float, Field(strict=True, gt=0, le=LIMIT, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(strict=True, gt=0, lt=1, allow_inf_nan=False)]
+
+
+class VariantModel(_Open):
+    backend: Name
+    precision: Name
+
+
+class PairedModel(_Open):
+    """One interleaved paired comparison of two variants of a network (a results file's ``paired`` list).
+
+    The ratio is variant / reference of ``metric``; its interval is None when too few rounds were run.
+    """
+
+    network: Name
+    scenario: Name
+    reference: VariantModel
+    variant: VariantModel
+    verdict: Literal["slower", "faster", "same", "unknown"]
+    ratio: Positive | None = None
+    ci_low: Positive | None = None
+    ci_high: Positive | None = None
+    phi: Phi | None = None
+    batch: Annotated[int, Field(strict=True, ge=1)] | None = None
+    metric: Name = "p50_ms"
+    confidence: Fraction | None = None
+    rounds: Count | None = None
+    seconds: NonNegative | None = None
+    min_effect: NonNegative | None = None
+    smallest_detectable: NonNegative | None = None
+
+    @field_validator("ratio", "ci_low", "ci_high", mode="before")
+    @classmethod
+    def _undecided(cls, value, info: ValidationInfo):
+        """A comparison that got no round has no ratio (NaN where it was computed): fine while unknown."""
+        if isinstance(value, float) and math.isnan(value) and info.data.get("verdict") == "unknown":
+            return None
+        return value
+
+
 _MODELS = {"ok": OkModel, "failed": FailedModel}
 _PHRASES = {"finite_number": "is not a finite number", "float_type": "is not a number",
             "greater_than_equal": "is below its minimum", "int_type": "is not a whole number",
@@ -182,6 +227,8 @@ def explain(error: ValidationError) -> str:
         phrase = f"is not a finite number >= {first['ctx']['ge']}"
     if first["type"] == "greater_than":
         phrase = f"is not a finite number > {first['ctx']['gt']}"
+    if first["type"] == "literal_error":
+        phrase = f"is not one of {first['ctx']['expected']}"
     if first["type"] == "less_than_equal":
         phrase = f"is above the limit {first['ctx']['le']:g}"
     if first["type"] in ("finite_number", "float_type", "greater_than_equal") and loc and \

@@ -8,6 +8,27 @@ import numpy as np
 
 PERCENTILES = (50, 90, 95, 99)
 
+#: Time blocks a run's samples are cut into wherever its uncertainty is judged (compare, intervals, the
+#: offline batch rule).
+BLOCKS_PER_RUN = 10
+
+
+def time_blocks(samples: list[float], blocks: int = BLOCKS_PER_RUN) -> list[np.ndarray]:
+    """Consecutive time blocks of one run's samples, at least 3 samples each (so fewer blocks for short runs).
+
+    Samples inside a run are not independent (the machine drifts, other tenants come and go), so
+    statistics over raw samples overstate certainty: a few thousand samples make any 1 % wobble
+    "significant". Blocks are the unit of replication instead.
+    """
+    values = np.asarray(samples, dtype=float)
+    count = max(1, min(blocks, len(values) // 3))
+    return list(np.array_split(values, count))
+
+
+def block_medians(samples: list[float], blocks: int = BLOCKS_PER_RUN) -> list[float]:
+    """Medians of consecutive time blocks of one run's samples (see :func:`time_blocks`)."""
+    return [float(np.median(chunk)) for chunk in time_blocks(samples, blocks)]
+
 
 @dataclass(frozen=True)
 class LatencyStats:
@@ -43,21 +64,6 @@ class LatencyStats:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-BLOCKS_PER_RUN = 10
-
-
-def block_medians(samples: list[float], blocks: int = BLOCKS_PER_RUN) -> list[float]:
-    """Medians of consecutive time blocks of one run's samples.
-
-    Samples inside a run are not independent (the machine drifts, other tenants come and go), so
-    testing raw samples overstates significance: a few thousand samples make any 1 % wobble
-    "significant". Blocks are the unit of replication instead.
-    """
-    values = np.asarray(samples, dtype=float)
-    count = max(1, min(blocks, len(values) // 3))
-    return [float(np.median(chunk)) for chunk in np.array_split(values, count)]
 
 
 def throughput_ratio(base_blocks: list[float], base_batch: int, new_blocks: list[float], new_batch: int, *,

@@ -7,7 +7,7 @@ results.json files copied from elsewhere): every analysis names the hardware of 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchbed.accuracy.lookup import AccuracyBook
@@ -26,10 +26,12 @@ class ReportInputs:
     runs: list[dict]
     results_by_run: dict[str, list[dict]]
     points: list[Point]
+    #: run id -> its interleaved paired comparisons (results files that carry them)
+    paired: dict[str, list[dict]] = field(default_factory=dict)
 
 
 def load_inputs(refs: list[str], db: Path | None, book: AccuracyBook) -> ReportInputs:
-    runs, by_run, pairs = [], {}, []
+    runs, by_run, pairs, paired = [], {}, [], {}
     for ref in refs:
         side = load_side(ref, db)
         for run, docs in side.per_run:
@@ -38,7 +40,9 @@ def load_inputs(refs: list[str], db: Path | None, book: AccuracyBook) -> ReportI
             runs.append(run)
             by_run[run["run_id"]] = docs
             pairs += [(doc, doc_environment(doc, run)) for doc in docs]
-    return ReportInputs(runs, by_run, to_points(pairs, book))
+            if run["run_id"] in side.paired:
+                paired[run["run_id"]] = side.paired[run["run_id"]]
+    return ReportInputs(runs, by_run, to_points(pairs, book), paired)
 
 
 def output_folder(reports_dir: Path, runs: list[dict]) -> Path:
@@ -61,7 +65,8 @@ def _md(t: TableData) -> list[str]:
 
 
 def render_bundle_markdown(inputs: ReportInputs, costs: list[Cost], book: AccuracyBook) -> str:
-    parts = [render_markdown(run, inputs.results_by_run[run["run_id"]], book) for run in inputs.runs]
+    parts = [render_markdown(run, inputs.results_by_run[run["run_id"]], book, inputs.paired.get(run["run_id"]))
+             for run in inputs.runs]
     analyses = best_table(inputs.points) + scaling_tables(inputs.points) + pareto_tables(inputs.points, costs)
     if analyses:
         parts.append("## Analyses (all runs above)\n")
@@ -107,6 +112,6 @@ def write_bundle(inputs: ReportInputs, folder: Path, book: AccuracyBook, prices:
         from benchbed.report.html import render_html, write_html
 
         text = render_html(inputs.runs, inputs.results_by_run, inputs.points, folder, costs,
-                           history_png(db, inputs.points, folder), ACCURACY_FOOTNOTE, book)
+                           history_png(db, inputs.points, folder), ACCURACY_FOOTNOTE, book, inputs.paired)
         written.append(write_html(folder / "report.html", text))
     return markdown, written

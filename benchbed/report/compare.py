@@ -8,6 +8,7 @@ from xml.etree import ElementTree as ET
 from benchbed.analysis.compare import CellComparison
 from benchbed.analysis.normalize import NOTE
 from benchbed.report.markdown import md_table
+from benchbed.report.uncertainty import ratio_with_interval
 
 ICONS = {"slower": "🔴", "more memory": "🟠", "new failure": "❌", "faster": "🟢", "less memory": "🟢",
          "no significant change": "⚪", "incomparable": "⚠️", "fixed": "✅", "failed": "❌", "missing": "❔",
@@ -15,12 +16,12 @@ ICONS = {"slower": "🔴", "more memory": "🟠", "new failure": "❌", "faster"
 
 
 def _metric(row: CellComparison, name: str) -> str:
+    """CURRENT / BASE with its interval where one was computed: ``1.04 [1.01, 1.07]`` (memory: a bare ratio)."""
     for m in row.metrics:
         if m.metric == name:
-            text = f"{(m.ratio - 1) * 100:+.1f}%"
-            if m.ci_low is not None:
-                text += f" [{(m.ci_low - 1) * 100:+.1f}, {(m.ci_high - 1) * 100:+.1f}]"
-            return text
+            if m.ci_low is None:
+                return f"{m.ratio:.2f}"
+            return ratio_with_interval(m.ratio, m.ci_low, m.ci_high)
     return "-"
 
 
@@ -49,8 +50,8 @@ def normalization_line(rows: list[CellComparison]) -> str | None:
                    "the others say why not")
 
 
-HEADER = ["network", "backend", "precision", "scenario", "batch", "verdict", "median latency Δ [95% CI]",
-          "p (Mann-Whitney)", "throughput Δ", "peak memory Δ", "notes"]
+HEADER = ["network", "backend", "precision", "scenario", "batch", "verdict", "median latency ratio [95% CI]",
+          "p (Mann-Whitney)", "throughput ratio [95% CI]", "peak memory ratio", "notes"]
 
 
 def to_markdown(rows: list[CellComparison], base: str, current: str, failed: list[CellComparison]) -> str:
@@ -63,9 +64,10 @@ def to_markdown(rows: list[CellComparison], base: str, current: str, failed: lis
              md_table(HEADER, table_rows(rows))]
     line = normalization_line(rows)
     if line:
-        lines += ["", line[0].upper() + line[1:] + ": Δ is relative to each side's machine speed."]
+        lines += ["", line[0].upper() + line[1:] + ": ratios are relative to each side's machine speed."]
     lines += ["", "A regression needs a Mann-Whitney p below α and a bootstrap CI of the median ratio that "
-              "excludes 1, and an effect beyond the minimum; Δ is CURRENT relative to BASE."]
+              "excludes 1, and an effect beyond the minimum. Ratios are CURRENT / BASE with their 95 % bootstrap "
+              "interval over time-block medians: latency above 1 is slower, throughput above 1 is faster."]
     return "\n".join(lines) + "\n"
 
 

@@ -19,7 +19,10 @@ from benchbed.analysis.pareto import COSTS, Cost
 from benchbed.analysis.points import Point
 from benchbed.analysis.summary import TableData, best_table, pareto_tables, scaling_tables
 from benchbed.core.files import atomic_write_bytes
+from benchbed.analysis.differences import what_differs
+from benchbed.report import differs
 from benchbed.report.markdown import COLUMNS, environment_rows, row_cells, scenario_rows
+from benchbed.report.uncertainty import INTERVAL_LEGEND
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1280px;color:#222;padding:0 16px}
@@ -91,27 +94,53 @@ def _figures(points: list[Point], folder: Path, costs: list[Cost], history_png: 
     return out
 
 
+def _differences(runs: list[dict], rows_by_run: dict[str, dict[str, list[dict]]],
+                 paired_by_run: dict[str, list[dict]]) -> list[str]:
+    """The opening section: per run, which variants differ beyond noise; nothing when no run has two."""
+    parts = []
+    for run in runs:
+        paired = paired_by_run.get(run["run_id"]) or []
+        found = what_differs(rows_by_run[run["run_id"]], paired)
+        if not found and not paired:
+            continue
+        if len(runs) > 1:
+            parts.append(f"<h3>run {html.escape(run['run_id'])}</h3>")
+        parts.append("<ul>" + "".join(f"<li>{html.escape(differs.line(d))}</li>" for d in found) + "</ul>")
+        if paired:
+            parts.append("<h3>Paired comparisons (interleaved rounds)</h3>" +
+                         _table(differs.PAIRED_HEADER, differs.paired_rows(paired)))
+    if not parts:
+        return []
+    return [f'<h2 id="differs">{html.escape(differs.TITLE)}</h2><p class="note">{html.escape(differs.INTRO)}</p>',
+            *parts]
+
+
 def render_html(runs: list[dict], results_by_run: dict[str, list[dict]], points: list[Point], folder: Path,
                 costs: list[Cost] | None = None, history_png: bytes | None = None,
-                accuracy_note: str = "", book: AccuracyBook | None = None) -> str:
+                accuracy_note: str = "", book: AccuracyBook | None = None,
+                paired_by_run: dict[str, list[dict]] | None = None) -> str:
+    """``paired_by_run``: run id -> its interleaved comparisons (a results file's ``paired`` list)."""
     costs = costs if costs is not None else list(COSTS.values())
     figures = _figures(points, folder, costs, history_png)
+    rows_by_run = {run["run_id"]: scenario_rows(results_by_run[run["run_id"]], book) for run in runs}
+    opening = _differences(runs, rows_by_run, paired_by_run or {})
     ids = ", ".join(r["run_id"] for r in runs)
     parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>benchbed report {html.escape(ids)}"
              f"</title><style>{_CSS}</style></head><body>",
              f"<h1>benchbed report</h1><p>Runs: <b>{html.escape(ids)}</b> · {len(points)} cells · generated "
              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by benchbed {__version__}</p>",
-             '<nav><a href="#results">results</a><a href="#pareto">Pareto</a><a href="#scaling">scaling</a>'
+             '<nav>' + ('<a href="#differs">what differs</a>' if opening else '') +
+             '<a href="#results">results</a><a href="#pareto">Pareto</a><a href="#scaling">scaling</a>'
              '<a href="#memory">memory</a><a href="#throughput">throughput</a><a href="#published">published</a>'
              '<a href="#history">history</a><a href="#environment">environment</a></nav>',
-             '<h2 id="results">Results per φ</h2>']
+             *opening, '<h2 id="results">Results per φ</h2>']
     for run in runs:
         config = run["config"]
         parts.append(f"<h3>run {html.escape(run['run_id'])} · {html.escape(run['status'])} · backend "
                      f"{html.escape(str(config.get('backend')))} · profile {html.escape(str(config.get('profile')))}</h3>")
-        for scenario, rows in scenario_rows(results_by_run[run["run_id"]], book).items():
+        for scenario, rows in rows_by_run[run["run_id"]].items():
             parts.append(f"<h3>{html.escape(scenario)}</h3>" + _table(list(COLUMNS), [row_cells(r) for r in rows]))
-    parts.append(f'<p class="note">{html.escape(accuracy_note)}</p>')
+    parts.append(f'<p class="note">{html.escape(accuracy_note)}</p><p class="note">{html.escape(INTERVAL_LEGEND)}</p>')
     parts += [_table_data(t) for t in best_table(points)]
     parts.append('<h2 id="pareto">Pareto fronts: accuracy against cost</h2>')
     parts += figures["pareto"] or ['<p class="note">No VALID cell has an accuracy (untrained or unpublished '

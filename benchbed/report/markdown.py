@@ -6,12 +6,15 @@ from pathlib import Path
 
 from benchbed.core.files import atomic_write_bytes, path_inside
 from benchbed.accuracy.lookup import AccuracyBook
-from benchbed.analysis.points import accuracy_precision
+from benchbed.analysis.differences import what_differs
+from benchbed.analysis.points import accuracy_precision, p50_interval, throughput_ips_interval
+from benchbed.report import differs
+from benchbed.report.uncertainty import INTERVAL_LEGEND, with_interval
 from benchbed.scenarios import SCENARIOS
 from benchbed.core.result import check_run_id
 
 COLUMNS = ("φ", "network", "mode", "res", "params", "MACs", "top-1", "accuracy source", "backend", "precision",
-           "batch", "p50 ms", "p99 ms", "img/s", "peak RSS MB", "validity")
+           "batch", "p50 ms [95% CI]", "p99 ms", "img/s [95% CI]", "peak RSS MB", "validity")
 ACCURACY_FOOTNOTE = ("top-1: measured rows (--accuracy) first, else the published table of the same network "
                      "(paper: EfficientNet arXiv v5 Table 2; torchvision; timm). `*`: fp32 reference accuracy, "
                      "this precision unmeasured. Untrained networks are measured: the accuracy columns describe "
@@ -54,17 +57,19 @@ def _row(doc: dict, backend: str, book: AccuracyBook) -> dict:
     host = (doc.get("environment") or {}).get("hostname")
     where = cell.get("hardware") or host
     row = {"phi": info.get("phi"), "network": cell["network"] + (f" [{where}]" if where else ""),
-           "hardware": cell.get("hardware"), "host": host, "mode": info.get("mode"),
+           "network_name": cell["network"], "hardware": cell.get("hardware"), "host": host, "mode": info.get("mode"),
            "resolution": info.get("resolution"), "params": info.get("params"), "macs": info.get("macs"),
            "accuracy": None if accuracy is None else accuracy.to_dict(),
            "backend": backend, "precision": cell["precision"], "batch": cell["batch"], "status": doc["status"]}
     if doc["status"] == "ok":
         stats = doc["stats"]
-        row.update(p50_ms=stats["p50_ms"], p99_ms=stats["p99_ms"], throughput_ips=stats["throughput_ips"],
+        row.update(p50_ms=stats["p50_ms"], p50_interval=p50_interval(doc), p99_ms=stats["p99_ms"],
+                   throughput_ips=stats["throughput_ips"], throughput_interval=throughput_ips_interval(doc),
                    peak_rss_bytes=doc["memory"]["peak_rss_bytes"], validity=doc["validity"]["status"],
                    reasons=doc["validity"]["reasons"], warnings=doc["validity"]["warnings"])
     else:
-        row.update(p50_ms=None, p99_ms=None, throughput_ips=None, peak_rss_bytes=None, validity="FAILED",
+        row.update(p50_ms=None, p50_interval=None, p99_ms=None, throughput_ips=None, throughput_interval=None,
+                   peak_rss_bytes=None, validity="FAILED",
                    reasons=[doc.get("error", "failed")], warnings=[])
     return row
 
@@ -80,8 +85,8 @@ def row_cells(row: dict) -> list[str]:
     return [
         "-" if row["phi"] is None else f"{row['phi']:g}", row["network"], row["mode"] or "-",
         str(row["resolution"] or "-"), human_count(row["params"]), human_count(row["macs"]), top1,
-        source, row["backend"], row["precision"], str(row["batch"]), ms(row["p50_ms"]), ms(row["p99_ms"]),
-        "-" if row["throughput_ips"] is None else f"{row['throughput_ips']:.1f}",
+        source, row["backend"], row["precision"], str(row["batch"]), with_interval(row["p50_ms"], row["p50_interval"]),
+        ms(row["p99_ms"]), with_interval(row["throughput_ips"], row["throughput_interval"]),
         "-" if row["peak_rss_bytes"] is None else f"{row['peak_rss_bytes'] / 2**20:.0f}", validity,
     ]
 
@@ -104,13 +109,29 @@ def environment_rows(env: dict) -> list[list[str]]:
             ["fingerprint", str(env.get("fingerprint"))]]
 
 
-def render_markdown(run: dict, results: list[dict], book: AccuracyBook | None = None) -> str:
+def differences_section(rows_by_scenario: dict[str, list[dict]], paired: list[dict] | None) -> list[str]:
+    """The report's opening: which variants of a network differ beyond noise (nothing when none to compare)."""
+    found = what_differs(rows_by_scenario, paired)
+    if not found and not paired:
+        return []
+    parts = [f"## {differs.TITLE}", "", differs.INTRO, ""] + [f"- {differs.line(d)}" for d in found] + [""]
+    if paired:
+        parts += ["Paired comparisons (interleaved rounds):", "",
+                  md_table(differs.PAIRED_HEADER, differs.paired_rows(paired)), ""]
+    return parts
+
+
+def render_markdown(run: dict, results: list[dict], book: AccuracyBook | None = None,
+                    paired: list[dict] | None = None) -> str:
+    """One run's report; ``paired``: the run's interleaved comparisons (a results file's ``paired`` list)."""
     env = run["environment"]
     config = run["config"]
+    rows_by_scenario = scenario_rows(results, book)
     parts = [f"# benchbed run {run['run_id']}", "",
              f"Status: **{run['status']}** · backend `{config.get('backend')}` · profile `{config.get('profile')}` · "
              f"{len(results)} cells", ""]
-    for scenario, rows in scenario_rows(results, book).items():
+    parts += differences_section(rows_by_scenario, paired)
+    for scenario, rows in rows_by_scenario.items():
         parts += [f"## {scenario}", "", SCENARIOS[scenario].description if scenario in SCENARIOS else "", "",
                   md_table(COLUMNS, [row_cells(r) for r in rows]), ""]
         problems = [f"- {r['network']} {r['precision']} b{r['batch']}: {'; '.join(r['reasons'] + r['warnings'])}"
@@ -119,7 +140,7 @@ def render_markdown(run: dict, results: list[dict], book: AccuracyBook | None = 
             parts += ["Reasons and warnings:", ""] + problems + [""]
     parts += _throughput_by_batch(results)
     parts += _server_searches(results)
-    parts += [ACCURACY_FOOTNOTE, "", "## Environment", "", md_table(("field", "value"), environment_rows(env)), ""]
+    parts += [ACCURACY_FOOTNOTE, "", INTERVAL_LEGEND, "", "## Environment", "", md_table(("field", "value"), environment_rows(env)), ""]
     return "\n".join(parts)
 
 
@@ -130,7 +151,8 @@ def _throughput_by_batch(results: list[dict]) -> list[str]:
         cell = doc["cell"]
         if cell["scenario"] != "offline":
             continue
-        value = f"{doc['stats']['throughput_ips']:.1f}" if doc["status"] == "ok" else "failed"
+        value = (with_interval(doc["stats"]["throughput_ips"], throughput_ips_interval(doc)) if doc["status"] == "ok"
+                 else "failed")
         table.setdefault((cell["network"], cell["precision"]), {})[int(cell["batch"])] = value
     if not table:
         return []
@@ -161,9 +183,10 @@ def _server_searches(results: list[dict]) -> list[str]:
                        "search"], rows), ""]
 
 
-def write_report(run: dict, results: list[dict], reports_dir: Path, book: AccuracyBook | None = None) -> Path:
+def write_report(run: dict, results: list[dict], reports_dir: Path, book: AccuracyBook | None = None,
+                 paired: list[dict] | None = None) -> Path:
     folder = path_inside(reports_dir, check_run_id(run["run_id"], "report"))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "report.md"
-    atomic_write_bytes(path, render_markdown(run, results, book).encode())
+    atomic_write_bytes(path, render_markdown(run, results, book, paired).encode())
     return path

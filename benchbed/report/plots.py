@@ -1,5 +1,8 @@
 """The report's figures (matplotlib, Agg): each function draws one figure and returns it, or None when
 the results hold nothing to draw. :func:`save` writes PNG and SVG and returns the PNG bytes for embedding.
+
+Latency and throughput are drawn with error bars (each cell's 95 % interval, as the tables show it), so
+two points a reader might think apart are seen to overlap; a cell without an interval has no bar.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from benchbed.accuracy.tables import published_rows
 from benchbed.analysis.pareto import Cost, front
 from benchbed.analysis.points import Point
 from benchbed.analysis.scaling_fit import fits, latency_series
+from benchbed.measure.intervals import Interval
 
 
 def _plt():
@@ -37,6 +41,21 @@ def _plain_log(ax, axis: str = "y") -> None:
     target.set_minor_formatter(FuncFormatter(lambda v, _: ""))
 
 
+def errors(values: list[float], intervals: list[Interval | None]):
+    """matplotlib's 2×N error array (below, above) from intervals; NaN (no bar) where there is none.
+
+    A point outside its own interval (possible: the interval is over block medians) gets a zero bar on
+    that side rather than a negative one matplotlib would refuse.
+    """
+    import numpy as np
+
+    out = np.full((2, len(values)), np.nan)
+    for i, (value, interval) in enumerate(zip(values, intervals)):
+        if interval is not None:
+            out[:, i] = (max(0.0, value - interval[0]), max(0.0, interval[1] - value))
+    return out
+
+
 def _group_label(p: Point) -> str:
     return f"{p.backend} {p.precision} [{p.hardware}]"
 
@@ -56,10 +75,14 @@ def pareto(points: list[Point], cost: Cost):
         for measured in (True, False):
             sub = [p for p in group if p.accuracy.precision_measured is measured]
             if sub:
-                ax.scatter([cost.value(p) for p in sub], [p.accuracy.top1 for p in sub], s=28,
-                           label=label if measured or not any(q.accuracy.precision_measured for q in group) else None,
-                           facecolors=None if measured else "none",
-                           edgecolors=None if measured else "tab:gray")
+                xs, ys = [cost.value(p) for p in sub], [p.accuracy.top1 for p in sub]
+                dots = ax.scatter(xs, ys, s=28,
+                                  label=label if measured or not any(q.accuracy.precision_measured for q in group)
+                                  else None,
+                                  facecolors=None if measured else "none",
+                                  edgecolors=None if measured else "tab:gray")
+                ax.errorbar(xs, ys, xerr=errors(xs, [cost.interval(p) for p in sub]), fmt="none", capsize=2, lw=0.8,
+                            ecolor=dots.get_facecolor()[0] if measured else "tab:gray")
     best = front(usable, cost)
     ax.plot([cost.value(p) for p in best], [p.accuracy.top1 for p in best], color="black", lw=1, ls="--",
             label="Pareto front (all)")
@@ -68,7 +91,9 @@ def pareto(points: list[Point], cost: Cost):
                     xytext=(3, 3), textcoords="offset points")
     if cost.name in ("p50", "p99", "cost", "energy"):
         _plain_log(ax, "x")
-    ax.set_xlabel(cost.label + ("  (higher is better)" if not cost.lower_is_better else ""))
+    bars = any(cost.interval(p) is not None for p in usable)
+    ax.set_xlabel(cost.label + ("  (higher is better)" if not cost.lower_is_better else "") +
+                  (", bars: 95 % interval" if bars else ""))
     ax.set_ylabel("ImageNet top-1 (%)")
     ax.set_title(f"Accuracy vs {cost.label}")
     ax.grid(alpha=0.3)
@@ -86,7 +111,9 @@ def scaling(points: list[Point]):
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     for key, pts in series.items():
-        line = ax.plot([p.macs for p in pts], [p.p50_ms for p in pts], marker="o", lw=0, label=_series_label(key))[0]
+        values = [p.p50_ms for p in pts]
+        line = ax.errorbar([p.macs for p in pts], values, yerr=errors(values, [p.p50_interval for p in pts]), fmt="o",
+                           capsize=2, label=_series_label(key))[0]
         fit = fitted.get(key)
         if fit:
             xs = sorted(p.macs for p in pts if p.mode in ("preset", "compound"))
@@ -95,7 +122,7 @@ def scaling(points: list[Point]):
     ax.set_xscale("log")
     _plain_log(ax, "y")
     ax.set_xlabel("MACs per image")
-    ax.set_ylabel("p50 latency (ms)")
+    ax.set_ylabel("p50 latency (ms), bars: 95 % interval")
     ax.set_title("Latency vs FLOPS (log-log): latency ∝ MACs^k")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
@@ -114,11 +141,16 @@ def per_phi(points: list[Point], metric: str):
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     for label in sorted({f"{_group_label(p)} {p.mode}" for p in chosen}):
         pts = sorted((p for p in chosen if f"{_group_label(p)} {p.mode}" == label), key=lambda p: p.phi)
-        ax.plot([p.phi for p in pts], [value(p) for p in pts], marker="o", label=label)
+        values = [value(p) for p in pts]
+        if metric == "p50":
+            ax.errorbar([p.phi for p in pts], values, yerr=errors(values, [p.p50_interval for p in pts]), marker="o",
+                        capsize=2, label=label)
+        else:  # one reading per cell: no interval to draw
+            ax.plot([p.phi for p in pts], values, marker="o", label=label)
     if metric == "p50":
         _plain_log(ax, "y")
     ax.set_xlabel("φ")
-    ax.set_ylabel("p50 latency (ms), batch 1" if metric == "p50" else "peak memory (MB)")
+    ax.set_ylabel("p50 latency (ms), batch 1, bars: 95 % interval" if metric == "p50" else "peak memory (MB)")
     ax.set_title("Latency per φ" if metric == "p50" else "Memory per φ")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
@@ -141,13 +173,14 @@ def throughput_by_batch(points: list[Point]):
         for j, group in enumerate(groups):
             pts = sorted((p for p in chosen if p.network == network and _group_label(p) == group), key=lambda p: p.batch)
             if pts:
-                ax.plot([p.batch for p in pts], [p.throughput_ips for p in pts], marker="o", ms=4,
-                        color=colours(i / max(1, len(networks) - 1)), ls=styles[j % len(styles)],
-                        label=f"{network} {group}")
+                values = [p.throughput_ips for p in pts]
+                ax.errorbar([p.batch for p in pts], values, yerr=errors(values, [p.throughput_interval for p in pts]),
+                            marker="o", ms=4, capsize=2, color=colours(i / max(1, len(networks) - 1)),
+                            ls=styles[j % len(styles)], label=f"{network} {group}")
     ax.set_xscale("log", base=2)
     _plain_log(ax, "y")
     ax.set_xlabel("batch")
-    ax.set_ylabel("throughput (img/s)")
+    ax.set_ylabel("throughput (img/s), bars: 95 % interval")
     ax.set_title("Offline throughput vs batch")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=6, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.24))  # below: many series

@@ -36,10 +36,13 @@ def plain_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]
 def _summary(document: dict) -> str:
     if document.get("status") != "ok":
         return f"[red]FAILED[/red] {escape(str(document.get('error', '')))}"
+    from benchbed.analysis.points import p50_interval
+    from benchbed.report.uncertainty import with_interval
+
     stats, validity = document["stats"], document["validity"]
     colour = "green" if validity["status"] == "VALID" else "yellow"
-    text = (f"p50 {stats['p50_ms']:.3g} ms  p99 {stats['p99_ms']:.3g} ms  {stats['throughput_ips']:.1f} img/s  "
-            f"[{colour}]{validity['status']}[/{colour}]")
+    text = (f"p50 {escape(with_interval(stats['p50_ms'], p50_interval(document)))} ms  p99 {stats['p99_ms']:.3g} ms  "
+            f"{stats['throughput_ips']:.1f} img/s  [{colour}]{validity['status']}[/{colour}]")
     if validity["reasons"]:
         text += " (" + escape("; ".join(validity["reasons"])) + ")"
     if validity["warnings"]:
@@ -126,21 +129,43 @@ def search_table(rows: list[dict], found: int, target: float, tolerance: float, 
                          f"{r['score']:.4g}"] for r in rows), right=columns)
 
 
-def results_summary(run: dict, results: list[dict], book: AccuracyBook | None = None) -> dict:
-    """A run's answering results per scenario, as ``sweep``/``report --format json`` print them."""
+def results_summary(run: dict, results: list[dict], book: AccuracyBook | None = None,
+                    paired: list[dict] | None = None) -> dict:
+    """A run's answering results per scenario, as ``sweep``/``report --format json`` print them, and which
+    variants differ beyond noise."""
+    from benchbed.analysis.differences import what_differs
     from benchbed.report.markdown import scenario_rows
 
-    return {"run_id": run["run_id"], "status": run["status"], "scenarios": scenario_rows(results, book)}
+    rows = scenario_rows(results, book)
+    return {"run_id": run["run_id"], "status": run["status"], "scenarios": rows,
+            "differences": [d.to_dict() for d in what_differs(rows, paired)], "paired": paired or []}
 
 
-def results_tables(run: dict, results: list[dict], book: AccuracyBook | None = None) -> list[Table]:
-    """One table per scenario of a run's answering results (the terminal form of report.md's tables)."""
+def differences_table(rows_by_scenario: dict[str, list[dict]], paired: list[dict] | None) -> Table | None:
+    """The report's opening section as the terminal's first table; None when nothing was compared."""
+    from benchbed.analysis.differences import what_differs
+    from benchbed.report import differs
+
+    found = what_differs(rows_by_scenario, paired)
+    if not found:
+        return None
+    table = plain_table(differs.TITLE, ("source", "comparison"), ([d.source, differs.line(d)] for d in found))
+    table.caption = escape(differs.INTRO)
+    return table
+
+
+def results_tables(run: dict, results: list[dict], book: AccuracyBook | None = None,
+                   paired: list[dict] | None = None) -> list[Table]:
+    """What differs (when anything was compared), then one table per scenario of a run's answering results
+    (the terminal form of report.md)."""
     from benchbed.report.markdown import COLUMNS, row_cells, scenario_rows
 
-    return [plain_table(f"{scenario} ({run['config'].get('backend')}, run {run['run_id']})", COLUMNS,
-                        (row_cells(row) for row in rows),
-                        right=[c for c in COLUMNS if c not in ("network", "mode", "validity")])
-            for scenario, rows in scenario_rows(results, book).items()]
+    rows_by_scenario = scenario_rows(results, book)
+    opening = differences_table(rows_by_scenario, paired)
+    return ([opening] if opening else []) + [
+        plain_table(f"{scenario} ({run['config'].get('backend')}, run {run['run_id']})", COLUMNS,
+                    (row_cells(row) for row in rows), right=[c for c in COLUMNS if c not in ("network", "mode", "validity")])
+        for scenario, rows in rows_by_scenario.items()]
 
 
 def history_table(found: list[Trend], metric: str) -> Table:
