@@ -25,6 +25,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phi", default="0,3")
     parser.add_argument("--budget", type=float, default=90.0)
+    parser.add_argument("--statistic", default="min", help="each burst's figure: min, p10 or median")
     parser.add_argument("--models", type=Path, default=Path("models"))
     parser.add_argument("--no-torch", action="store_true")
     args = parser.parse_args()
@@ -39,7 +40,7 @@ def main() -> None:
                      benchbed_cell("benchbed openvino", jobs["openvino"])]
         if not args.no_torch:
             factories.append(benchbed_cell("benchbed torch", jobs["torch"]))
-        result = run(factories, args.budget)
+        result = run(factories, args.budget, args.statistic)
         print_ratios(f"EfficientNet-B{phi:g} ({onnx})", result)
         print_pair(result, "benchbed openvino", "openvino benchmark_app")
 

@@ -66,6 +66,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=90.0)
+    parser.add_argument("--statistic", default="min", help="each burst's figure: min, p10 or median")
     parser.add_argument("--width", type=int, default=64, help="64 is ResNet-18's width (11.7 M parameters)")
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--out", type=Path, default=None, help="folder for the ONNX file (default: a temp folder)")
@@ -84,7 +85,7 @@ def main() -> None:
     result = run([plain_session("plain onnxruntime session", path, shape),
                   benchbed_cell("benchbed onnxruntime", jobs["onnxruntime"]),
                   benchmark_app("openvino benchmark_app", path, shape),
-                  benchbed_cell("benchbed openvino", jobs["openvino"])], args.budget)
+                  benchbed_cell("benchbed openvino", jobs["openvino"])], args.budget, args.statistic)
     print_ratios(f"{model.name} ({path})", result)
     print_pair(result, "benchbed openvino", "openvino benchmark_app")
 

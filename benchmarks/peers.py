@@ -39,7 +39,9 @@ class BenchmarkApp:
         if found is None:
             raise RuntimeError(f"benchmark_app printed no median latency: {out.strip()[-500:]}")
         median = float(found.group(1))
-        return Burst([median], time.monotonic() - started, None)
+        least = re.search(r"Min:\s+([\d.]+) ms", out)
+        summary = {"median": median, **({"min": float(least.group(1))} if least else {})}
+        return Burst([median], time.monotonic() - started, None, summary)
 
 
 def benchbed_job(sweep_args: list[str]):
@@ -50,12 +52,13 @@ def benchbed_job(sweep_args: list[str]):
     return job
 
 
-def run(factories: list, budget: float, workers: list[ResidentWorker] | None = None) -> Interleaved:
+def run(factories: list, budget: float, statistic: str = "min", workers: list[ResidentWorker] | None = None
+        ) -> Interleaved:
     """Load every variant (``factories``: callables taking the worker list), interleave, close the workers."""
     workers = [] if workers is None else workers
     try:
         variants = [make(workers) for make in factories]
-        return interleave(variants, InterleaveSettings(budget_seconds=budget, **PEER_SETTINGS))
+        return interleave(variants, InterleaveSettings(budget_seconds=budget, statistic=statistic, **PEER_SETTINGS))
     finally:
         for worker in workers:
             worker.close()
@@ -82,13 +85,14 @@ def benchmark_app(label: str, onnx: Path, shape: list[int]):
 
 
 def print_ratios(title: str, result: Interleaved) -> None:
-    print(f"\n{title}: {result.seconds:.0f} s interleaved, reference {result.reference} "
-          f"({result.median_ms(result.reference):.3f} ms)")
-    print(f"  {'variant':<26} {'median ms':>10}  ratio to reference [95 % interval]")
+    statistic = result.settings.statistic
+    print(f"\n{title}: {result.seconds:.0f} s interleaved, burst {statistic}, reference {result.reference} "
+          f"({result.typical_ms(result.reference):.3f} ms)")
+    print(f"  {'variant':<26} {statistic + ' ms':>10}  ratio to reference [95 % interval]")
     for label in result.labels[1:]:
         d = result.decisions[label]
         interval = f"[{d.ci_low:.3f}, {d.ci_high:.3f}]" if d.ci_low is not None else "[too few rounds]"
-        print(f"  {label:<26} {result.median_ms(label):>10.3f}  {d.ratio:.3f} {interval} over {d.rounds} rounds"
+        print(f"  {label:<26} {result.typical_ms(label):>10.3f}  {d.ratio:.3f} {interval} over {d.rounds} rounds"
               + (f", {result.contended_rounds} contended rounds redone" if result.contended_rounds else ""))
 
 

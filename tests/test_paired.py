@@ -75,7 +75,8 @@ class FakeClock:
 def run(factors, settings=InterleaveSettings(budget_seconds=60), **kwargs):
     clock = FakeClock()
     variants = [FakeVariant(f"v{i}", f, clock, seed=i, **kwargs) for i, f in enumerate(factors)]
-    return interleave(variants, settings, clock=clock, pause=lambda s: None)
+    foreign = kwargs.get("foreign") or itertools.repeat(0.0)
+    return interleave(variants, settings, clock=clock, pause=lambda s: None, load=lambda: lambda: next(foreign))
 
 
 def test_drift_cancels_in_pairs():

@@ -126,11 +126,12 @@ def as_comparisons(cells: list[ABCell]) -> list[CellComparison]:
     rows = []
     for cell in cells:
         decision, result = cell.result.decisions["current"], cell.result
-        metric = MetricChange("latency", result.median_ms("base"), result.median_ms("current"), decision.ratio,
+        metric = MetricChange("latency", result.typical_ms("base"), result.typical_ms("current"), decision.ratio,
                               decision.ci_low, decision.ci_high, None, AS_COMPARE_VERDICT[decision.verdict])
         seeable = (f", could see changes >= {decision.smallest_detectable:.1%}"
                    if decision.smallest_detectable is not None else "")
-        reasons = [f"paired: {decision.rounds} rounds in {result.seconds:.0f} s ({result.stopped_by}){seeable}",
+        reasons = [f"paired: {decision.rounds} rounds in {result.seconds:.0f} s ({result.stopped_by}), burst "
+                   f"{result.settings.statistic}{seeable}",
                    "same artifact" if cell.same_artifact else "artifacts differ (network or export changed)"]
         reasons += result.notes
         if result.contended_rounds:

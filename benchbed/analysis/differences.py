@@ -37,7 +37,8 @@ THROUGHPUT = Metric("throughput_ips", "img/s", "img/s", "throughput_interval", T
 #: the figure each scenario's answer is judged by; any other scenario: p50 latency
 SCENARIO_METRIC = {"offline": THROUGHPUT, "mlperf-offline": THROUGHPUT, "mlperf-server": THROUGHPUT}
 #: metric names a paired entry may carry, as the report words them
-METRIC_LABELS = {"p50_ms": "p50", "throughput_ips": "img/s"}
+METRIC_LABELS = {"p50_ms": "p50", "throughput_ips": "img/s", "min_ms": "min latency", "p10_ms": "p10 latency",
+                 "median_ms": "median latency"}
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,10 @@ times every variant twice, in a random order and then in its reverse (ABBA for t
 drift inside the round hits every variant alike; the round's figure per variant is the geometric
 mean of its two burst medians, and each non-reference variant gets one paired ratio per round.
 Rounds continue until every ratio's interval decides against ``min_effect`` (``measure.paired``), or
-the time budget is spent. A round in which another process used more than ``max_foreign_cpu`` cores
-during any burst is thrown away and measured again after a pause: a contended round is not evidence.
+the time budget is spent. A round in which other processes used more than ``max_foreign_cpu`` cores
+is thrown away and measured again after a pause: a contended round is not evidence. The load is read
+here, over the whole round, with every variant's worker counted as ours (a variant's idle thread pool
+spinning down after its burst is not a tenant), rather than by each worker over its own short burst.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from benchbed.core.errors import ConfigError
-from benchbed.measure.paired import Burst, Decision, decide, round_value
+from benchbed.measure.paired import STATISTICS, Burst, Decision, decide, round_value
 
 QUIET_PAUSE = 1.0  # seconds to wait after a contended round before the next
 
@@ -35,6 +37,7 @@ class InterleaveSettings:
     min_rounds: int = 8
     confidence: float = 0.99
     max_foreign_cpu: float = 0.25
+    statistic: str = "min"  # of each burst's samples (measure.paired.STATISTICS)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -52,6 +55,8 @@ class InterleaveSettings:
             raise ConfigError("confidence", f"must be in [0.5, 1), got {self.confidence:g}")
         if not (math.isfinite(self.max_foreign_cpu) and self.max_foreign_cpu >= 0):
             raise ConfigError("max_foreign_cpu", f"must be >= 0 cores, got {self.max_foreign_cpu:g}")
+        if self.statistic not in STATISTICS:
+            raise ConfigError("statistic", f"unknown {self.statistic!r}; choose {', '.join(STATISTICS)}")
 
 
 class Timed(Protocol):
@@ -69,7 +74,7 @@ class Interleaved:
     reference: str
     labels: list[str]
     decisions: dict[str, Decision]
-    round_values_ms: dict[str, list[float]]  # per variant, one figure per kept round
+    round_values_ms: dict[str, list[float]]  # per variant, one figure (settings.statistic) per kept round
     seconds: float
     contended_rounds: int
     settings: InterleaveSettings
@@ -77,7 +82,8 @@ class Interleaved:
     max_foreign_cpu_seen: float = 0.0
     notes: list[str] = field(default_factory=list)
 
-    def median_ms(self, label: str) -> float:
+    def typical_ms(self, label: str) -> float:
+        """The variant's figure over the kept rounds (their median)."""
         return float(np.median(self.round_values_ms[label])) if self.round_values_ms[label] else float("nan")
 
     def describe(self, label: str) -> str:
@@ -92,14 +98,25 @@ class Interleaved:
                 "contended_rounds": self.contended_rounds, "stopped_by": self.stopped_by,
                 "max_foreign_cpu_seen": self.max_foreign_cpu_seen, "min_effect": self.settings.min_effect,
                 "budget_seconds": self.settings.budget_seconds, "confidence": self.settings.confidence,
+                "statistic": self.settings.statistic,
                 "notes": self.notes}
+
+
+def _foreign_load() -> Callable[[], float | None]:
+    """Start a reading of other processes' CPU use; calling the result ends it (cores, or None)."""
+    from benchbed.measure.trackers.host import HostReading, foreign_cores
+
+    before = HostReading.now()
+    return lambda: foreign_cores(before, HostReading.now())
 
 
 def interleave(variants: list[Timed], settings: InterleaveSettings = InterleaveSettings(),
                on_round: Callable[[int, dict[str, Decision]], None] = lambda index, decisions: None,
-               clock: Callable[[], float] = time.monotonic, pause: Callable[[float], None] = time.sleep
-               ) -> Interleaved:
-    """Rounds over ``variants`` (the first is the reference) until decided or out of budget."""
+               clock: Callable[[], float] = time.monotonic, pause: Callable[[float], None] = time.sleep,
+               load: Callable[[], Callable[[], float | None]] = _foreign_load) -> Interleaved:
+    """Rounds over ``variants`` (the first is the reference) until decided or out of budget.
+
+    ``load()`` starts a reading of foreign CPU use and returns the call that ends it (tests pass a fake)."""
     if len(variants) < 2:
         raise ConfigError("variants", f"need at least two variants to compare, got {len(variants)}")
     rng = np.random.default_rng(settings.seed)
@@ -110,17 +127,17 @@ def interleave(variants: list[Timed], settings: InterleaveSettings = InterleaveS
     _round(variants, rng, settings)  # one round thrown away: caches, allocator and clocks settle
     stopped_by = "budget"
     while spent < settings.budget_seconds:
-        started = clock()
+        started, reading = clock(), load()
         bursts = _round(variants, rng, settings)
+        foreign = reading() or 0.0
         spent += clock() - started
-        foreign = max((b.foreign_cpu_cores or 0.0) for runs in bursts.values() for b in runs)
         worst = max(worst, foreign)
         if foreign > settings.max_foreign_cpu:
             contended += 1
             pause(QUIET_PAUSE)
             continue
         for label, runs in bursts.items():
-            values[label].append(round_value([b.median_ms for b in runs]))
+            values[label].append(round_value([b.figure(settings.statistic) for b in runs]))
         ratios = {v.label: np.asarray(values[v.label]) / np.asarray(values[reference.label]) for v in others}
         decisions = {label: decide(r, settings.min_effect, settings.confidence) for label, r in ratios.items()}
         on_round(len(values[reference.label]), decisions)

@@ -27,6 +27,8 @@ def abtest(
     burst: Annotated[float, typer.Option("--burst", help="Seconds per timed burst (each side twice a round).")] = 0.25,
     min_rounds: Annotated[int, typer.Option("--min-rounds", help="Rounds before a verdict may stop the test.")] = 8,
     confidence: Annotated[float, typer.Option("--confidence", help="Of the ratio's interval.")] = 0.99,
+    statistic: Annotated[str, typer.Option(
+        "--statistic", help="Each burst's figure: min (least moved by neighbours), p10 or median.")] = "min",
     max_foreign_cpu: Annotated[float, typer.Option(
         "--max-foreign-cpu", help="Rounds where other processes used more cores than this are redone.")] = 0.25,
     work: Annotated[Path, typer.Option("--work", help="Folder for each side's artifacts.")] = Path("reports/abtest"),
@@ -42,7 +44,8 @@ def abtest(
     choose_format(output_format, COMPARE_FORMATS)
     verdicts = fail_on_verdicts(fail_on)
     settings = InterleaveSettings(min_effect=min_effect, budget_seconds=budget, burst_seconds=burst,
-                                  min_rounds=min_rounds, confidence=confidence, max_foreign_cpu=max_foreign_cpu)
+                                  min_rounds=min_rounds, confidence=confidence, max_foreign_cpu=max_foreign_cpu,
+                                  statistic=statistic)
     try:
         words = shlex.split(sweep_args)
     except ValueError as exc:  # shlex: "No closing quotation", "No escaped character"

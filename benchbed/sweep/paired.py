@@ -48,7 +48,7 @@ def entries(config: SweepConfig, spec, cells: list[Cell], result) -> list[dict]:
     for cell in cells[1:]:
         decision = result.decisions[variant_label(cell)]
         found.append({"network": spec.name, "phi": getattr(getattr(spec, "scaling", None), "phi", None),
-                      "scenario": SCENARIO, "batch": 1, "metric": "p50_ms",
+                      "scenario": SCENARIO, "batch": 1, "metric": f"{result.settings.statistic}_ms",
                       "reference": {"backend": reference.backend, "precision": reference.precision},
                       "variant": {"backend": cell.backend, "precision": cell.precision},
                       "ratio": decision.ratio, "ci_low": decision.ci_low, "ci_high": decision.ci_high,
