@@ -4,8 +4,10 @@ torch cell, on the same ONNX file (torch: the same network), batch 1, f32.
 
     python benchmarks/cpu_backends.py [--phi 0,3] [--budget 90]
 
-Every variant is loaded once (resident workers; benchmark_app runs once per burst) and timed in
-alternating one-second bursts for ``--budget`` seconds per φ. Prints each variant's median and its ratio
+First, per φ, benchbed's onnxruntime cell and the plain session alone, interleaved in abtest's 0.25 s
+bursts for ``--pair-budget`` seconds (the harness check). Then every variant is loaded once (resident
+workers; benchmark_app runs once per burst) and timed in alternating one-second bursts for ``--budget``
+seconds per φ. Prints each variant's median and its ratio
 to the plain onnxruntime session with a 95 % interval over rounds (``benchbed.analysis.interleave``).
 Targets: benchbed onnxruntime / plain session within 0.97-1.03 with an interval narrower than ±2 %;
 benchbed openvino / benchmark_app <= 1.05. Run it on a quiet machine, nothing else at the same time.
@@ -28,12 +30,17 @@ def main() -> None:
     parser.add_argument("--statistic", default="min", help="each burst's figure: min, p10 or median")
     parser.add_argument("--models", type=Path, default=Path("models"))
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--pair-budget", type=float, default=60.0, help="seconds of the two-variant harness check")
     args = parser.parse_args()
     for phi in parse_phi_list(args.phi):
         common = ["--phi", f"{phi:g}", "--models", str(args.models)]
         jobs = {b: benchbed_job([*common, "--backend", b]) for b in ("onnxruntime", "openvino", "torch")}
         onnx = Path(jobs["onnxruntime"].artifact)
         shape = [1, 3, jobs["onnxruntime"].resolution, jobs["onnxruntime"].resolution]
+        check = run([plain_session("plain onnxruntime session", onnx, shape),
+                     benchbed_cell("benchbed onnxruntime", jobs["onnxruntime"])], args.pair_budget, args.statistic,
+                    burst_seconds=0.25)
+        print_ratios(f"EfficientNet-B{phi:g} harness check (target 0.97-1.03, interval narrower than ±2 %)", check)
         factories = [plain_session("plain onnxruntime session", onnx, shape),
                      benchbed_cell("benchbed onnxruntime", jobs["onnxruntime"]),
                      benchmark_app("openvino benchmark_app", onnx, shape),

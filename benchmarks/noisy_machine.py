@@ -4,9 +4,10 @@
 
 For one φ, single-stream batch 1 on onnxruntime, with abtest's defaults (``InterleaveSettings()``: 5 %
 minimum effect, 60 s budget, 0.25 s bursts, at least 8 rounds, 99 % interval):
-1. **True sizes.** Slightly wider networks (the width multiplier times 1.03 ... 1.08: real extra work,
-   not an injected sleep) are interleaved with the unchanged network in one long run; the candidates
-   nearest a 5 % and a 10 % slowdown are kept, with their ratio and interval from that run.
+1. **True sizes.** Slightly wider networks (the width multiplier times 1.03 ... 1.10: real extra work,
+   not an injected sleep) are screened against the unchanged network in one interleaved run; the
+   candidates nearest a 5 % and a 10 % slowdown (or ``--choose``) then each get one long two-variant
+   interleaved run (``--truth`` seconds) that fixes their true size.
 2. **A/A.** ``--aa`` trials of the unchanged network against itself, each in two fresh resident
    workers (as ``benchbed abtest`` starts them): a "slower" or "faster" verdict is a false alarm.
 3. **Detection.** ``--trials`` trials each of the 5 % and 10 % slowdowns, alternating, fresh workers
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import random
 import sys
 import time
 from pathlib import Path
@@ -49,17 +51,15 @@ def job_for(phi: int, width: float | None, models: Path):
     return resolve_artifact(plan_jobs(parse_sweep_args(args))[0])
 
 
-def load(label: str, job, stack: list) -> ResidentVariant:
-    worker = ResidentWorker(sys.executable, label)
-    stack.append(worker)
-    return ResidentVariant.load(label, worker, {"op": "load", "job": job.to_json(), "warmup_seconds": 1.0})
-
-
 def trial(jobs: list, settings: InterleaveSettings):
+    """Fresh resident workers for every variant (as ``benchbed abtest`` starts them), loaded at once."""
     workers: list = []
     try:
-        variants = [load(label, job, workers) for label, job in jobs]
-        return interleave(variants, settings)
+        requests = []
+        for label, job in jobs:
+            workers.append(ResidentWorker(sys.executable, label, wait=False))
+            requests.append((label, workers[-1], {"op": "load", "job": job.to_json(), "warmup_seconds": 1.0}))
+        return interleave(ResidentVariant.load_all(requests), settings)
     finally:
         for worker in workers:
             worker.close()
@@ -75,7 +75,9 @@ def main() -> int:
     parser.add_argument("--phi", type=int, default=0)
     parser.add_argument("--aa", type=int, default=50)
     parser.add_argument("--trials", type=int, default=30)
-    parser.add_argument("--calibrate", type=float, default=120.0, help="seconds of the true-size run")
+    parser.add_argument("--calibrate", type=float, default=120.0, help="seconds of the screening run")
+    parser.add_argument("--truth", type=float, default=90.0, help="seconds of each chosen slowdown's true-size run")
+    parser.add_argument("--choose", default=None, help="width factors for 5 %% and 10 %%, e.g. 1.06,1.1 (no screening)")
     parser.add_argument("--models", type=Path, default=Path("models"))
     parser.add_argument("--out", type=Path, default=Path("reports/noisy-machine.jsonl"))
     args = parser.parse_args()
@@ -87,22 +89,35 @@ def main() -> int:
     reference = job_for(args.phi, None, args.models)
     candidates = {f: job_for(args.phi, base_width * f, args.models) for f in WIDTH_FACTORS}
 
-    # 1. true sizes: one long interleaved run of every candidate against the unchanged network
-    long_run = trial([("reference", reference)] + [(f"width x{f}", job) for f, job in candidates.items()],
-                     InterleaveSettings(budget_seconds=args.calibrate, min_rounds=1000, confidence=0.95,
-                                        min_effect=0.01))
-    truth = {f: long_run.decisions[f"width x{f}"] for f in WIDTH_FACTORS}
-    for f, d in truth.items():
-        print(f"  true size width x{f}: {d.describe()}", flush=True)
-    record(args.out, {"phi": args.phi, "kind": "truth", "seconds": long_run.seconds,
-                      "decisions": {str(f): d.to_dict() for f, d in truth.items()}})
-    chosen = {target: min(WIDTH_FACTORS, key=lambda f: abs(truth[f].ratio - (1 + target))) for target in (0.05, 0.10)}
-    print(f"  chosen: 5 % -> width x{chosen[0.05]} ({truth[chosen[0.05]].ratio:.3f}), "
-          f"10 % -> width x{chosen[0.10]} ({truth[chosen[0.10]].ratio:.3f})", flush=True)
+    long = dict(min_rounds=1000, confidence=0.95, min_effect=0.01)
+    if args.choose:
+        chosen = dict(zip((0.05, 0.10), (float(f) for f in args.choose.split(","))))
+        candidates = {f: candidates.get(f) or job_for(args.phi, base_width * f, args.models) for f in chosen.values()}
+    else:  # 1a. screening: every candidate against the unchanged network in one interleaved run
+        screen = trial([("reference", reference)] + [(f"width x{f}", job) for f, job in candidates.items()],
+                       InterleaveSettings(budget_seconds=args.calibrate, **long))
+        for f in WIDTH_FACTORS:
+            print(f"  screening width x{f}: {screen.decisions[f'width x{f}'].describe()}", flush=True)
+        record(args.out, {"phi": args.phi, "kind": "screen", "seconds": screen.seconds,
+                          "decisions": {f: screen.decisions[f"width x{f}"].to_dict() for f in WIDTH_FACTORS}})
+        chosen = {target: min(WIDTH_FACTORS, key=lambda f: abs(screen.decisions[f"width x{f}"].ratio - 1 - target))
+                  for target in (0.05, 0.10)}
+    # 1b. true sizes: one long two-variant interleaved run per chosen slowdown
+    truth = {}
+    for target, f in chosen.items():
+        run = trial([("reference", reference), ("wider", candidates[f])], InterleaveSettings(budget_seconds=args.truth,
+                                                                                             **long))
+        truth[f] = run.decisions["wider"]
+        print(f"  true size of the {target:.0%} slowdown, width x{f}: {truth[f].describe()}", flush=True)
+        record(args.out, {"phi": args.phi, "kind": "truth", "target": target, "width_factor": f,
+                          "seconds": run.seconds, "decision": truth[f].to_dict()})
 
     # 2 and 3: A/A and detection trials, interleaved in time so drift hits every kind alike
+    if not args.aa and not args.trials:
+        return 0
     kinds = ["aa"] * args.aa + ["5%", "10%"] * args.trials
-    order = sorted(range(len(kinds)), key=lambda i: (i * 7919) % len(kinds))  # spread kinds over the run
+    order = list(range(len(kinds)))
+    random.Random(0).shuffle(order)  # kinds mixed over the run
     tallies: dict[str, list] = {"aa": [], "5%": [], "10%": []}
     seconds: dict[str, list] = {"aa": [], "5%": [], "10%": []}
     for count, index in enumerate(order):

@@ -52,13 +52,15 @@ def benchbed_job(sweep_args: list[str]):
     return job
 
 
-def run(factories: list, budget: float, statistic: str = "min", workers: list[ResidentWorker] | None = None
-        ) -> Interleaved:
-    """Load every variant (``factories``: callables taking the worker list), interleave, close the workers."""
+def run(factories: list, budget: float, statistic: str = "min", workers: list[ResidentWorker] | None = None,
+        **overrides) -> Interleaved:
+    """Load every variant (``factories``: callables taking the worker list), interleave, close the workers.
+    Loads run one after another here: a peer set is loaded once per φ, so its set-up time hardly matters."""
     workers = [] if workers is None else workers
     try:
         variants = [make(workers) for make in factories]
-        return interleave(variants, InterleaveSettings(budget_seconds=budget, statistic=statistic, **PEER_SETTINGS))
+        settings = PEER_SETTINGS | overrides
+        return interleave(variants, InterleaveSettings(budget_seconds=budget, statistic=statistic, **settings))
     finally:
         for worker in workers:
             worker.close()

@@ -14,7 +14,7 @@ def test_two_backends_get_a_paired_ratio_with_an_interval(tmp_path):
             "--reports", str(tmp_path / "r"), "--models", str(tmp_path / "m")]
     result = run_cli(*args)
     assert result.returncode == 0, result.stderr
-    assert "openvino fp32 / onnxruntime fp32" in result.stderr and "(paired, " in result.stderr
+    assert "openvino / onnxruntime min latency" in result.stderr and "(paired, " in result.stderr
     (results,) = (tmp_path / "r").glob("*/results.json")
     (entry,) = json.loads(results.read_text())["paired"]
     assert entry["reference"] == {"backend": "onnxruntime", "precision": "fp32"}

@@ -110,9 +110,9 @@ def run_abtest(test: ABTest, config: SweepConfig,
         for job in jobs:
             on_event(f"{job.cell.label()}: loading both sides")
             warmup = float(job.profile.get("warmup_seconds", 0.2))
-            variants = [ResidentVariant.load(side, workers[side], {"op": "load", "job": side_job(job, test.work, side)
-                                                                   .to_json(), "warmup_seconds": max(warmup, 1.0)})
-                        for side in SIDES]
+            variants = ResidentVariant.load_all([
+                (side, workers[side], {"op": "load", "job": side_job(job, test.work, side).to_json(),
+                                       "warmup_seconds": max(warmup, 1.0)}) for side in SIDES])
             loaded = {v.label: v.info for v in variants}
             check_same_interface(job, loaded)
             result = interleave(variants, test.settings)

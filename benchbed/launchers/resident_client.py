@@ -26,7 +26,9 @@ class ResidentError(BenchbedError):
 class ResidentWorker:
     """One long-lived worker process; ``request`` returns its JSON reply or raises :class:`ResidentError`."""
 
-    def __init__(self, python: str | Path = sys.executable, label: str = "worker") -> None:
+    def __init__(self, python: str | Path = sys.executable, label: str = "worker", wait: bool = True) -> None:
+        """Start the worker; with ``wait`` false its greeting is collected by the first request instead, so
+        several workers start at once."""
         self.label = label
         self._stderr = tempfile.TemporaryFile(mode="w+")
         try:
@@ -38,7 +40,18 @@ class ResidentWorker:
             raise ResidentError(f"{label}: cannot start {python}: {exc.strerror or exc}") from None
         self._replies: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
-        self.hello = self.request({"op": "hello"}, START_TIMEOUT)
+        self._hello: dict | None = None
+        self._send({"op": "hello"})
+        if wait:
+            _ = self.hello
+
+    @property
+    def hello(self) -> dict:
+        """The worker's greeting: protocol, benchbed version, Python, pid."""
+        if self._hello is None:
+            self._hello = {}  # a failed greeting raises below; it is not awaited twice
+            self._hello = self._receive("hello", START_TIMEOUT)
+        return self._hello
 
     def _pump(self) -> None:
         for line in self._proc.stdout:
@@ -51,16 +64,23 @@ class ResidentWorker:
         return " | ".join(kept[-lines:]) or "no output"
 
     def request(self, message: dict, timeout: float) -> dict:
+        _ = self.hello  # replies come in order: the greeting first
+        self._send(message)
+        return self._receive(message.get("op"), timeout)
+
+    def _send(self, message: dict) -> None:
         try:
             self._proc.stdin.write(json.dumps(message) + "\n")
             self._proc.stdin.flush()
         except (BrokenPipeError, ValueError):
             raise ResidentError(f"{self.label} exited: {self.stderr_tail()}") from None
+
+    def _receive(self, op: str | None, timeout: float) -> dict:
         try:
             line = self._replies.get(timeout=timeout)
         except queue.Empty:
             self.close()
-            raise ResidentError(f"{self.label} did not answer {message.get('op')!r} within {timeout:g}s") from None
+            raise ResidentError(f"{self.label} did not answer {op!r} within {timeout:g}s") from None
         if line is None:
             self._proc.wait()
             raise ResidentError(f"{self.label} exited (code {self._proc.returncode}): {self.stderr_tail()}")
@@ -98,6 +118,17 @@ class ResidentVariant:
     @classmethod
     def load(cls, label: str, worker: ResidentWorker, request: dict, timeout: float = 1800.0) -> "ResidentVariant":
         return cls(label, worker, worker.request(request, timeout)["loaded"])
+
+    @classmethod
+    def load_all(cls, requests: list[tuple[str, ResidentWorker, dict]], timeout: float = 1800.0
+                 ) -> list["ResidentVariant"]:
+        """Load every variant at once (each in its own process): nothing is timed yet, so they may share
+        the machine, and a comparison's set-up costs its slowest load instead of their sum."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=max(1, len(requests))) as pool:
+            futures = [pool.submit(cls.load, label, worker, request, timeout) for label, worker, request in requests]
+            return [future.result() for future in futures]
 
     def burst(self, seconds: float, iterations: int) -> Burst:
         reply = self.worker.request({"op": "burst", "seconds": seconds, "iterations": iterations},

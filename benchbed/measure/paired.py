@@ -71,7 +71,7 @@ def hodges_lehmann(log_ratios: np.ndarray, confidence: float) -> tuple[float, fl
 class Decision:
     """A ratio (variant / reference, of latency) with its interval and what it means against ``min_effect``."""
 
-    ratio: float
+    ratio: float | None  # None when no round was kept (JSON has no NaN)
     ci_low: float | None
     ci_high: float | None
     confidence: float
@@ -87,7 +87,8 @@ class Decision:
         interval = (f" [{self.ci_low:.3f}, {self.ci_high:.3f}]" if self.ci_low is not None else " [too few rounds]")
         seeable = (f"; could see changes >= {self.smallest_detectable:.1%}" if self.smallest_detectable is not None
                    else "")
-        return f"{self.ratio:.3f}{interval} {self.verdict} ({self.rounds} rounds{seeable})"
+        ratio = "n/a" if self.ratio is None else f"{self.ratio:.3f}"
+        return f"{ratio}{interval} {self.verdict} ({self.rounds} rounds{seeable})"
 
 
 def decide(ratios: list[float] | np.ndarray, min_effect: float, confidence: float = 0.99) -> Decision:
@@ -102,7 +103,7 @@ def decide(ratios: list[float] | np.ndarray, min_effect: float, confidence: floa
     """
     logs = np.log(np.asarray(ratios, dtype=np.float64))
     if logs.size == 0:
-        return Decision(float("nan"), None, None, confidence, 0, "unknown", min_effect, None)
+        return Decision(None, None, None, confidence, 0, "unknown", min_effect, None)
     estimate, low, high = hodges_lehmann(logs, confidence)
     ratio = math.exp(estimate)
     if low is None or high is None:

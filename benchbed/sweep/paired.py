@@ -86,12 +86,11 @@ def run_paired(config: SweepConfig, done: dict[str, dict], have: set[str], run_i
 def _interleave_network(config: SweepConfig, found: list, cells: list[Cell], run_id: str,
                         settings: InterleaveSettings):
     with contextlib.ExitStack() as stack:
-        variants = []
+        requests = []
         for index, (group, cell) in enumerate(zip(found, cells)):
             job = resolve_artifact(make_job(config, group.spec, group.precision, cell, run_id, index))
             if job.export_error:
                 raise BenchbedError(job.export_error)
-            worker = stack.enter_context(ResidentWorker(sys.executable, variant_label(cell)))
-            variants.append(ResidentVariant.load(variant_label(cell), worker,
-                                                 {"op": "load", "job": job.to_json(), "warmup_seconds": 1.0}))
-        return interleave(variants, settings)
+            worker = stack.enter_context(ResidentWorker(sys.executable, variant_label(cell), wait=False))
+            requests.append((variant_label(cell), worker, {"op": "load", "job": job.to_json(), "warmup_seconds": 1.0}))
+        return interleave(ResidentVariant.load_all(requests), settings)

@@ -123,26 +123,18 @@ def _run_claimed(config: SweepConfig, store: Store, run_id: str, ui: SweepUI, ex
 
 def _pair_variants(config: SweepConfig, store: Store, run_id: str, done: dict[str, dict], ui: SweepUI) -> None:
     """Each network's backends/precisions interleaved (``sweep.paired``), each network committed as it ends."""
+    from benchbed.analysis.differences import from_paired
+    from benchbed.report.differs import line
     from benchbed.sweep.paired import run_paired
 
     def commit(network: str, entries: list[dict]) -> None:
         store.add_paired(run_id, network, entries)
         write_results_json(store, run_id, Path(config.reports_dir))
         for entry in entries:
-            ui.note(describe_paired(entry))
+            ui.note(line(from_paired(entry)))
 
     run_paired(config, done, store.paired_networks(run_id), run_id, commit,
                lambda message: ui.phase("paired", message), ui.note)
-
-
-def describe_paired(entry: dict) -> str:
-    """``B3: openvino fp32 / onnxruntime fp32 0.84 [0.81, 0.87] faster (paired, 12 rounds, 20 s)``"""
-    variant, reference = entry["variant"], entry["reference"]
-    interval = (f" [{entry['ci_low']:.2f}, {entry['ci_high']:.2f}]" if entry.get("ci_low") is not None
-                else " [too few rounds]")
-    return (f"{entry['network']}: {variant['backend']} {variant['precision']} / {reference['backend']} "
-            f"{reference['precision']} {entry['ratio']:.2f}{interval} {entry['verdict']} (paired, {entry['rounds']} "
-            f"rounds, {entry['seconds']:.0f} s)")
 
 
 __all__ = ["SilentUI", "SweepConfig", "SweepUI", "check_precisions", "open_run", "run_sweep", "validate_config"]
