@@ -19,6 +19,7 @@ appended to ``--out`` as it ends. Run it on a quiet machine, and nothing else at
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import random
@@ -30,7 +31,7 @@ from benchbed.analysis.abtest import plan_jobs
 from benchbed.analysis.interleave import InterleaveSettings, interleave
 from benchbed.cli.sweep import parse_sweep_args
 from benchbed.launchers.base import resolve_artifact
-from benchbed.launchers.resident_client import ResidentVariant, ResidentWorker
+from benchbed.launchers.resident_client import load_replicas, start_workers
 from benchbed.networks import network_spec
 
 WIDTH_FACTORS = (1.03, 1.04, 1.05, 1.06, 1.08, 1.10)
@@ -52,17 +53,12 @@ def job_for(phi: int, width: float | None, models: Path):
 
 
 def trial(jobs: list, settings: InterleaveSettings):
-    """Fresh resident workers for every variant (as ``benchbed abtest`` starts them), loaded at once."""
-    workers: list = []
-    try:
-        requests = []
-        for label, job in jobs:
-            workers.append(ResidentWorker(sys.executable, label, wait=False))
-            requests.append((label, workers[-1], {"op": "load", "job": job.to_json(), "warmup_seconds": 1.0}))
-        return interleave(ResidentVariant.load_all(requests), settings)
-    finally:
-        for worker in workers:
-            worker.close()
+    """Fresh resident workers for every variant, as ``benchbed abtest`` starts and loads them."""
+    with contextlib.ExitStack() as stack:
+        workers = start_workers({label: sys.executable for label, _ in jobs}, settings.replicas, stack)
+        variants = load_replicas(workers, {label: {"op": "load", "job": job.to_json(), "warmup_seconds": 1.0}
+                                           for label, job in jobs}, settings.replicas)
+        return interleave(variants, settings)
 
 
 def record(out: Path, entry: dict) -> None:

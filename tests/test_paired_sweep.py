@@ -24,9 +24,9 @@ def test_two_backends_get_a_paired_ratio_with_an_interval(tmp_path):
     # the reports open with it: the sweep's report.md, and `benchbed report` of the stored run
     report = (results.parent / "report.md").read_text()
     assert report.index("## What differs (beyond noise)") < report.index("## single-stream")
-    assert "efficientnet_b0" in report and "openvino / onnxruntime p50 " in report and "(paired, " in report
+    assert "efficientnet_b0" in report and "openvino / onnxruntime min latency " in report and "(paired, " in report
     printed = run_cli("report", "latest", "--db", str(tmp_path / "db.sqlite"), "--out", str(tmp_path / "again"))
-    assert printed.returncode == 0 and "openvino / onnxruntime p50 " in printed.stdout, printed.stderr
+    assert printed.returncode == 0 and "openvino / onnxruntime min latency " in printed.stdout, printed.stderr
     # --resume finds the network paired already and measures nothing again
     store = Store(tmp_path / "db.sqlite")
     (run_id,) = [r["run_id"] for r in store.iter_runs()]

@@ -20,7 +20,7 @@ from benchbed.analysis.compare import CellComparison, MetricChange
 from benchbed.analysis.interleave import InterleaveSettings, Interleaved, interleave
 from benchbed.core.errors import ConfigError
 from benchbed.core.job import ExportRecipe, Job
-from benchbed.launchers.resident_client import ResidentError, ResidentVariant, ResidentWorker
+from benchbed.launchers.resident_client import ResidentError, ResidentWorker, load_replicas, start_workers
 from benchbed.sweep.config import SweepConfig
 
 SIDES = ("base", "current")
@@ -101,18 +101,19 @@ def run_abtest(test: ABTest, config: SweepConfig,
                on_event: Callable[[str], None] = lambda message: None) -> list[ABCell]:
     """Every planned cell, interleaved BASE against CURRENT until decided or out of budget."""
     jobs = plan_jobs(config)
+    pythons = dict(zip(SIDES, (test.base_python, test.current_python)))
     cells = []
+    for side, python in pythons.items():  # a side that cannot run benchbed is bad input, said before any work
+        with start_side(python, side) as probe:
+            on_event(f"{side}: benchbed {probe.hello.get('benchbed')} on Python {probe.hello.get('python')}")
     with contextlib.ExitStack() as stack:
-        workers = {side: stack.enter_context(start_side(python, side))
-                   for side, python in zip(SIDES, (test.base_python, test.current_python))}
-        for side, worker in workers.items():
-            on_event(f"{side}: benchbed {worker.hello.get('benchbed')} on Python {worker.hello.get('python')}")
+        workers = start_workers(pythons, test.settings.replicas, stack)
         for job in jobs:
-            on_event(f"{job.cell.label()}: loading both sides")
-            warmup = float(job.profile.get("warmup_seconds", 0.2))
-            variants = ResidentVariant.load_all([
-                (side, workers[side], {"op": "load", "job": side_job(job, test.work, side).to_json(),
-                                       "warmup_seconds": max(warmup, 1.0)}) for side in SIDES])
+            on_event(f"{job.cell.label()}: loading both sides ({test.settings.replicas} processes each)")
+            warmup = max(float(job.profile.get("warmup_seconds", 0.2)), 1.0)
+            variants = load_replicas(workers, {side: {"op": "load", "job": side_job(job, test.work, side).to_json(),
+                                                      "warmup_seconds": warmup} for side in SIDES},
+                                     test.settings.replicas)
             loaded = {v.label: v.info for v in variants}
             check_same_interface(job, loaded)
             result = interleave(variants, test.settings)

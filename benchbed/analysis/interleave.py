@@ -5,7 +5,16 @@ times every variant twice, in a random order and then in its reverse (ABBA for t
 drift inside the round hits every variant alike; the round's figure per variant is the geometric
 mean of its two burst medians, and each non-reference variant gets one paired ratio per round.
 Rounds continue until every ratio's interval decides against ``min_effect`` (``measure.paired``), or
-the time budget is spent. A round in which other processes used more than ``max_foreign_cpu`` cores
+the time budget is spent.
+
+Each variant may run in several processes (``replicas``, two by default): a process's own memory
+layout shifts its speed by a percent or so for its whole life (Mytkowicz et al. 2009), which no number
+of rounds averages away; on this project's VM, single-process A/A pairs of B0 read 0.992 on average
+with a 1.1 % spread between pairs, so one pair in ten "differed" at a 5 % minimum effect. With two
+processes per side, started in ABBA order, each round's two bursts of a variant come one from each
+process, so every round's ratio already averages two layouts and the start order cancels.
+
+A round in which other processes used more than ``max_foreign_cpu`` cores
 is thrown away and measured again after a pause: a contended round is not evidence. The load is read
 here, over the whole round, with every variant's worker counted as ours (a variant's idle thread pool
 spinning down after its burst is not a tenant), rather than by each worker over its own short burst.
@@ -38,6 +47,7 @@ class InterleaveSettings:
     confidence: float = 0.99
     max_foreign_cpu: float = 0.25
     statistic: str = "min"  # of each burst's samples (measure.paired.STATISTICS)
+    replicas: int = 2  # processes per variant (their layouts average out; see the module docstring)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -55,6 +65,8 @@ class InterleaveSettings:
             raise ConfigError("confidence", f"must be in [0.5, 1), got {self.confidence:g}")
         if not (math.isfinite(self.max_foreign_cpu) and self.max_foreign_cpu >= 0):
             raise ConfigError("max_foreign_cpu", f"must be >= 0 cores, got {self.max_foreign_cpu:g}")
+        if not 1 <= self.replicas <= 4:
+            raise ConfigError("replicas", f"must be 1 to 4 processes per variant, got {self.replicas}")
         if self.statistic not in STATISTICS:
             raise ConfigError("statistic", f"unknown {self.statistic!r}; choose {', '.join(STATISTICS)}")
 

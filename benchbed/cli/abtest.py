@@ -29,6 +29,8 @@ def abtest(
     confidence: Annotated[float, typer.Option("--confidence", help="Of the ratio's interval.")] = 0.99,
     statistic: Annotated[str, typer.Option(
         "--statistic", help="Each burst's figure: min (least moved by neighbours), p10 or median.")] = "min",
+    replicas: Annotated[int, typer.Option(
+        "--replicas", help="Processes per side (their memory layouts average out).")] = 2,
     max_foreign_cpu: Annotated[float, typer.Option(
         "--max-foreign-cpu", help="Rounds where other processes used more cores than this are redone.")] = 0.25,
     work: Annotated[Path, typer.Option("--work", help="Folder for each side's artifacts.")] = Path("reports/abtest"),
@@ -45,7 +47,7 @@ def abtest(
     verdicts = fail_on_verdicts(fail_on)
     settings = InterleaveSettings(min_effect=min_effect, budget_seconds=budget, burst_seconds=burst,
                                   min_rounds=min_rounds, confidence=confidence, max_foreign_cpu=max_foreign_cpu,
-                                  statistic=statistic)
+                                  statistic=statistic, replicas=replicas)
     try:
         words = shlex.split(sweep_args)
     except ValueError as exc:  # shlex: "No closing quotation", "No escaped character"

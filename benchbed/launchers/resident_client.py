@@ -3,6 +3,7 @@ send a request, wait for its reply with a timeout, stop it. The worker dies with
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import subprocess
@@ -134,3 +135,50 @@ class ResidentVariant:
         reply = self.worker.request({"op": "burst", "seconds": seconds, "iterations": iterations},
                                     timeout=seconds * 20 + 120)
         return Burst(reply["samples_ms"], reply["seconds"], reply.get("foreign_cpu_cores"))
+
+
+class Replicas:
+    """One variant loaded in several processes; its bursts take turns between them, so a round's two
+    bursts of the variant come from two processes (``analysis.interleave`` explains why)."""
+
+    def __init__(self, label: str, members: list[ResidentVariant]) -> None:
+        self.label, self.members, self._turn = label, members, 0
+
+    @property
+    def info(self) -> dict:
+        return self.members[0].info
+
+    def burst(self, seconds: float, iterations: int) -> Burst:
+        member = self.members[self._turn % len(self.members)]
+        self._turn += 1
+        return member.burst(seconds, iterations)
+
+
+def abba_start_order(labels: list[str], replicas: int) -> list[tuple[str, int]]:
+    """(label, replica) in the order their processes start: replica 0 in order, replica 1 reversed, ..."""
+    order = []
+    for replica in range(replicas):
+        order += [(label, replica) for label in (labels if replica % 2 == 0 else labels[::-1])]
+    return order
+
+
+def start_workers(pythons: dict[str, str | Path], replicas: int, stack: contextlib.ExitStack
+                  ) -> dict[tuple[str, int], ResidentWorker]:
+    """``replicas`` workers per label, started in ABBA order (closed with ``stack``)."""
+    workers = {}
+    for label, replica in abba_start_order(list(pythons), replicas):
+        name = label if replicas == 1 else f"{label} #{replica + 1}"
+        workers[(label, replica)] = stack.enter_context(ResidentWorker(pythons[label], name, wait=False))
+    return workers
+
+
+def load_replicas(workers: dict[tuple[str, int], ResidentWorker], requests: dict[str, dict],
+                  replicas: int) -> list[Replicas]:
+    """Load every label's request on each of its workers: one replica generation at a time (the first may
+    make an artifact the next reuses), each generation's labels at once."""
+    loaded: dict[str, list[ResidentVariant]] = {label: [] for label in requests}
+    for replica in range(replicas):
+        batch = [(label, workers[(label, replica)], request) for label, request in requests.items()]
+        for (label, _, _), variant in zip(batch, ResidentVariant.load_all(batch)):
+            loaded[label].append(variant)
+    return [Replicas(label, members) for label, members in loaded.items()]

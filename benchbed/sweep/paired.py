@@ -68,8 +68,9 @@ def run_paired(config: SweepConfig, done: dict[str, dict], have: set[str], run_i
     kept; only its ratios are missing (and ``--resume`` tries again)."""
     if config.paired_seconds <= 0 or config.hardware:  # Ray's cells ran elsewhere: pair only local sweeps
         return
+    # one process per variant: a sweep may pair many large networks, and its budget is short
     settings = InterleaveSettings(min_effect=config.paired_min_effect, budget_seconds=config.paired_seconds,
-                                  confidence=0.95, max_foreign_cpu=config.max_foreign_cpu)
+                                  confidence=0.95, max_foreign_cpu=config.max_foreign_cpu, replicas=1)
     for name, found in comparable_groups(config, done).items():
         if name in have:
             continue
