@@ -112,3 +112,10 @@ def test_bad_settings_name_their_field(field, value):
     with pytest.raises(ConfigError) as caught:
         InterleaveSettings(**{field: value})
     assert caught.value.field == field
+
+
+def test_a_wide_interval_decides_nothing_even_if_it_excludes_one():
+    # eight rounds all below 1 but spread over 25 %: significant, and not narrower than the 5 % effect
+    ratios = [0.76, 0.80, 0.85, 0.9, 0.95, 0.97, 0.98, 0.985]
+    decision = decide(ratios, 0.05)
+    assert decision.ci_high < 1 and decision.verdict == "unknown" and decision.smallest_detectable > 0.05

@@ -94,6 +94,10 @@ class Decision:
 def decide(ratios: list[float] | np.ndarray, min_effect: float, confidence: float = 0.99) -> Decision:
     """The three-way verdict (plus unknown) on per-round ratios of variant to reference latency.
 
+    Every verdict needs an interval narrower than ``min_effect`` (half-width), as the issue's "measure
+    until the interval is narrower than the effect worth detecting": a few wild rounds can exclude 1
+    by chance, but not also be that tight.
+
     - slower: the interval excludes 1 and the estimate is at least half of ``min_effect`` above it (a
       significant 0.5 % is not a regression worth a red build: a fixed layout bias between two
       processes can be that large, Mytkowicz et al. 2009);
@@ -109,7 +113,9 @@ def decide(ratios: list[float] | np.ndarray, min_effect: float, confidence: floa
     if low is None or high is None:
         return Decision(ratio, None, None, confidence, int(logs.size), "unknown", min_effect, None)
     effect, half = math.log1p(min_effect), (high - low) / 2
-    if low > 0 and estimate >= effect / 2:
+    if half > effect:
+        verdict = "unknown"
+    elif low > 0 and estimate >= effect / 2:
         verdict = "slower"
     elif high < 0 and estimate <= -effect / 2:
         verdict = "faster"
