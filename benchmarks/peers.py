@@ -41,7 +41,7 @@ class BenchmarkApp:
         median = float(found.group(1))
         least = re.search(r"Min:\s+([\d.]+) ms", out)
         summary = {"median": median, **({"min": float(least.group(1))} if least else {})}
-        return Burst([median], time.monotonic() - started, None, summary)
+        return Burst([median], time.monotonic() - started, summary)
 
 
 def benchbed_job(sweep_args: list[str]):

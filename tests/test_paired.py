@@ -53,16 +53,15 @@ def test_wide_noise_stays_unknown():
 class FakeVariant:
     """Latency ``base_ms`` x ``factor`` times a drift shared by every variant, plus its own noise."""
 
-    def __init__(self, label, factor, clock, noise=0.01, foreign=None, seed=0):
+    def __init__(self, label, factor, clock, noise=0.01, seed=0):
         self.label, self.factor, self.clock, self.noise = label, factor, clock, noise
-        self.foreign = foreign or itertools.repeat(0.0)
         self.rng = np.random.default_rng(seed)
 
     def burst(self, seconds, iterations):
         drift = 1 + 0.5 * np.sin(self.clock.now / 7)  # the machine slows by up to 1.5x and back
         self.clock.now += seconds
         samples = 10.0 * self.factor * drift * np.exp(self.rng.normal(0, self.noise, 20))
-        return Burst(list(samples), seconds, next(self.foreign))
+        return Burst(list(samples), seconds)
 
 
 class FakeClock:
@@ -74,8 +73,8 @@ class FakeClock:
 
 def run(factors, settings=InterleaveSettings(budget_seconds=60), **kwargs):
     clock = FakeClock()
+    foreign = kwargs.pop("foreign", None) or itertools.repeat(0.0)
     variants = [FakeVariant(f"v{i}", f, clock, seed=i, **kwargs) for i, f in enumerate(factors)]
-    foreign = kwargs.get("foreign") or itertools.repeat(0.0)
     return interleave(variants, settings, clock=clock, pause=lambda s: None, load=lambda: lambda: next(foreign))
 
 

@@ -92,7 +92,7 @@ def _check_external_data(model, folder: Path, path: Path) -> None:
                                 f"model's folder {folder}; benchbed reads external data only from there")
 
 
-def _dims(value_info) -> list[int | str]:
+def value_dims(value_info) -> list[int | str]:
     return [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in
             value_info.type.tensor_type.shape.dim]
 
@@ -117,7 +117,7 @@ def count_graph_cost(model, input_name: str, sample_shape: tuple[int, ...]) -> t
         return params, 0
     shapes: dict[str, list] = {}
     for info in (*inferred.graph.input, *inferred.graph.value_info, *inferred.graph.output):
-        shapes[info.name] = _dims(info)
+        shapes[info.name] = value_dims(info)
     for tensor in model.graph.initializer:
         shapes[tensor.name] = list(tensor.dims)
 
@@ -176,7 +176,7 @@ def inspect_onnx(path: Path, name: str | None = None, shapes: dict[str, list[int
     if not model.graph.output:
         raise BenchbedError(f"--onnx {path}: the graph has no outputs")
     first = inputs[0]
-    dims = _dims(first)
+    dims = value_dims(first)
     if not dims:
         raise BenchbedError(f"--onnx {path}: input {first.name!r} has no shape (a scalar); benchbed feeds batches")
     given = (shapes or {}).get(first.name)

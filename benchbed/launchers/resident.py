@@ -79,12 +79,11 @@ def _signature(path: Path) -> dict | None:
         return None
     import onnx
 
+    from benchbed.artifacts.user_onnx import value_dims
+
     graph = onnx.load(str(path), load_external_data=False).graph
-
-    def dims(value) -> list:
-        return [d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim]
-
-    return {"inputs": {v.name: dims(v) for v in graph.input}, "outputs": {v.name: dims(v) for v in graph.output}}
+    return {"inputs": {v.name: value_dims(v) for v in graph.input},
+            "outputs": {v.name: value_dims(v) for v in graph.output}}
 
 
 def _load_plain(state: dict, request: dict) -> dict:
@@ -115,19 +114,15 @@ def _keep(state: dict, loaded: Loaded, request: dict) -> dict:
 
 
 def _burst(state: dict, request: dict) -> dict:
-    """Time the loaded variant; report the foreign CPU use seen meanwhile (the contention guard's input)."""
+    """Time the loaded variant (the coordinator reads foreign CPU use over the whole round, not here)."""
     from benchbed.measure.timing import measure_loop
-    from benchbed.measure.trackers.host import HostReading, host_summary
 
     loaded: Loaded | None = state.get("loaded")
     if loaded is None:
         return {"error": "nothing loaded: send load first"}
     seconds = float(request["seconds"])
-    before = HostReading.now()
     samples_ns, wall, _ = measure_loop(loaded.infer, seconds, int(request.get("iterations", 1)), seconds * 20 + 5)
-    host = host_summary(before, HostReading.now())
-    return {"samples_ms": [s / 1e6 for s in samples_ns], "seconds": wall,
-            "foreign_cpu_cores": host.get("foreign_cpu_cores")}
+    return {"samples_ms": [s / 1e6 for s in samples_ns], "seconds": wall}
 
 
 def _release(state: dict) -> None:

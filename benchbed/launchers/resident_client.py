@@ -134,7 +134,7 @@ class ResidentVariant:
     def burst(self, seconds: float, iterations: int) -> Burst:
         reply = self.worker.request({"op": "burst", "seconds": seconds, "iterations": iterations},
                                     timeout=seconds * 20 + 120)
-        return Burst(reply["samples_ms"], reply["seconds"], reply.get("foreign_cpu_cores"))
+        return Burst(reply["samples_ms"], reply["seconds"])
 
 
 class Replicas:

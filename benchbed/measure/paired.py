@@ -142,11 +142,10 @@ STATISTICS: dict[str, Callable[[np.ndarray], float]] = {
 
 @dataclass(frozen=True)
 class Burst:
-    """One short timed run of one variant inside a round, with the foreign CPU use seen meanwhile."""
+    """One short timed run of one variant inside a round."""
 
     samples_ms: list[float]
     seconds: float
-    foreign_cpu_cores: float | None
     summary: dict | None = None  # a tool that reports statistics, not samples (benchmark_app): name -> ms
 
     def figure(self, statistic: str) -> float:
