@@ -48,6 +48,17 @@ def test_every_config_field_maps_to_a_flag_of_its_command(config, command, flagl
             assert flag_for(field.name, command) in options, (name, field.name)
 
 
+def test_abtest_flag_defaults_are_the_settings_defaults():
+    # the command imports its settings lazily, so its defaults are spelled twice: keep them equal
+    from benchbed.analysis.interleave import InterleaveSettings
+    from benchbed.cli.flags import flag_for
+
+    params = {opt: p for p in _group().commands["abtest"].params for opt in p.opts}
+    for field in dataclasses.fields(InterleaveSettings):
+        if field.name not in {"burst_iterations", "seed"}:
+            assert params[flag_for(field.name, "abtest")].default == field.default, field.name
+
+
 def test_every_listed_flag_exists():
     from benchbed.cli.flags import COMMAND_FLAGS, FLAGS
 

@@ -118,3 +118,46 @@ def test_a_wide_interval_decides_nothing_even_if_it_excludes_one():
     ratios = [0.76, 0.80, 0.85, 0.9, 0.95, 0.97, 0.98, 0.985]
     decision = decide(ratios, 0.05)
     assert decision.ci_high < 1 and decision.verdict == "unknown" and decision.smallest_detectable > 0.05
+
+
+def test_looks_and_their_shares_of_the_error_allowance():
+    from benchbed.measure.paired import look_confidence, look_rounds
+
+    assert look_rounds(10, 60) == [10, 15, 23, 35, 53, 80]
+    assert look_rounds(2, 5) == [2, 3, 5]
+    for looks in range(1, 8):  # stopping early at any look, the shares spent sum to at most 1 - confidence
+        spent = sum(1 - look_confidence(0.99, k) for k in range(looks - 1)) + 1 - look_confidence(0.99, looks - 1, True)
+        assert spent == pytest.approx(0.01)
+    assert look_confidence(0.95, 0, final=True) == pytest.approx(0.95)  # one look alone keeps the full level
+
+
+def _excludes_zero_at_some_look(log_ratios, confidence, spend):
+    from benchbed.measure.paired import look_confidence, look_rounds
+
+    for k, n in enumerate(look_rounds(10, len(log_ratios))):
+        if n > len(log_ratios):
+            break
+        level = look_confidence(confidence, k) if spend else confidence
+        _, low, high = hodges_lehmann(log_ratios[:n], level)
+        if low is not None and (low > 0 or high < 0):
+            return True
+    return False
+
+
+def test_spending_keeps_repeated_looks_within_the_error_allowance():
+    # no change at all, 90 % intervals, six looks: at the nominal level every look adds false alarms
+    rng = np.random.default_rng(7)
+    streams = rng.standard_normal((400, 80))
+    nominal = np.mean([_excludes_zero_at_some_look(s, 0.90, spend=False) for s in streams])
+    spent = np.mean([_excludes_zero_at_some_look(s, 0.90, spend=True) for s in streams])
+    assert nominal > 0.15 and spent <= 0.10 + 0.03, (nominal, spent)
+
+
+def test_a_sequential_run_stops_only_at_a_look_with_that_looks_confidence():
+    from benchbed.measure.paired import look_confidence, look_rounds
+
+    result = run([1.0, 1.0], InterleaveSettings(budget_seconds=60, min_rounds=10, confidence=0.99))
+    decision = result.decisions["v1"]
+    assert result.stopped_by == "decided" and decision.rounds in look_rounds(10, 100)
+    look = look_rounds(10, 100).index(decision.rounds)
+    assert decision.confidence == pytest.approx(look_confidence(0.99, look))

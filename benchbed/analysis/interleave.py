@@ -4,15 +4,17 @@ Each variant is a resident worker that already holds its runner (``launchers.res
 times every variant twice, in a random order and then in its reverse (ABBA for two variants), so a
 drift inside the round hits every variant alike; the round's figure per variant is the geometric
 mean of its two burst medians, and each non-reference variant gets one paired ratio per round.
-Rounds continue until every ratio's interval decides against ``min_effect`` (``measure.paired``), or
-the time budget is spent.
+Rounds continue until every ratio's interval decides against ``min_effect`` (``measure.paired``) at
+one of the looks (``look_rounds``; each with its share of the error allowance, ``look_confidence``),
+or the time budget is spent; then the last verdicts spend what allowance is left.
 
-Each variant may run in several processes (``replicas``, two by default): a process's own memory
+Each variant may run in several processes (``replicas``, four by default): a process's own memory
 layout shifts its speed by a percent or so for its whole life (Mytkowicz et al. 2009), which no number
 of rounds averages away; on this project's VM, single-process A/A pairs of B0 read 0.992 on average
-with a 1.1 % spread between pairs, so one pair in ten "differed" at a 5 % minimum effect. With two
-processes per side, started in ABBA order, each round's two bursts of a variant come one from each
-process, so every round's ratio already averages two layouts and the start order cancels.
+with a 1.1 % spread between pairs, so one pair in ten "differed" at a 5 % minimum effect, and with two
+processes per side still one in twenty. The processes start in ABBA order and a variant's bursts take
+turns between them (each round's two bursts come from two of them), so the ratio averages several
+layouts and the start order cancels.
 
 A round in which other processes used more than ``max_foreign_cpu`` cores
 is thrown away and measured again after a pause: a contended round is not evidence. The load is read
@@ -30,7 +32,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from benchbed.core.errors import ConfigError
-from benchbed.measure.paired import STATISTICS, Burst, Decision, decide, round_value
+from benchbed.measure.paired import STATISTICS, Burst, Decision, decide, look_confidence, look_rounds, round_value
 
 QUIET_PAUSE = 1.0  # seconds to wait after a contended round before the next
 
@@ -43,11 +45,11 @@ class InterleaveSettings:
     budget_seconds: float = 60.0  # machine time for the rounds of one comparison (loading excluded)
     burst_seconds: float = 0.25
     burst_iterations: int = 3
-    min_rounds: int = 8
-    confidence: float = 0.99
+    min_rounds: int = 10  # the first look; at 99 % the first look's 99.5 % needs 9 rounds for any interval
+    confidence: float = 0.99  # over all looks together (measure.paired.look_confidence)
     max_foreign_cpu: float = 0.25
     statistic: str = "min"  # of each burst's samples (measure.paired.STATISTICS)
-    replicas: int = 2  # processes per variant (their layouts average out; see the module docstring)
+    replicas: int = 4  # processes per variant (their layouts average out; see the module docstring)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -137,7 +139,14 @@ def interleave(variants: list[Timed], settings: InterleaveSettings = InterleaveS
     decisions: dict[str, Decision] = {}
     contended, worst, spent = 0, 0.0, 0.0
     _round(variants, rng, settings)  # one round thrown away: caches, allocator and clocks settle
-    stopped_by = "budget"
+    stopped_by, looks, look = "budget", look_rounds(settings.min_rounds), 0
+
+    def decide_all(final: bool) -> dict[str, Decision]:
+        confidence = look_confidence(settings.confidence, look, final)
+        reference_values = np.asarray(values[reference.label])
+        return {v.label: decide(np.asarray(values[v.label]) / reference_values, settings.min_effect, confidence)
+                for v in others}
+
     while spent < settings.budget_seconds:
         started, reading = clock(), load()
         bursts = _round(variants, rng, settings)
@@ -150,13 +159,15 @@ def interleave(variants: list[Timed], settings: InterleaveSettings = InterleaveS
             continue
         for label, runs in bursts.items():
             values[label].append(round_value([b.figure(settings.statistic) for b in runs]))
-        ratios = {v.label: np.asarray(values[v.label]) / np.asarray(values[reference.label]) for v in others}
-        decisions = {label: decide(r, settings.min_effect, settings.confidence) for label, r in ratios.items()}
+        decisions = decide_all(final=False)  # as the next look would see them
         on_round(len(values[reference.label]), decisions)
-        if len(values[reference.label]) >= settings.min_rounds and all(
-                d.verdict != "unknown" for d in decisions.values()):
-            stopped_by = "decided"
-            break
+        if len(values[reference.label]) == looks[look]:
+            if all(d.verdict != "unknown" for d in decisions.values()):
+                stopped_by = "decided"
+                break
+            look += 1
+    if stopped_by == "budget" and values[reference.label]:
+        decisions = decide_all(final=True)  # the budget's end is the last look: it spends what is left
     if not decisions:  # every round contended: nothing to decide on
         decisions = {v.label: decide([], settings.min_effect, settings.confidence) for v in others}
     result = Interleaved(reference.label, [v.label for v in variants], decisions, values, spent, contended, settings,

@@ -25,12 +25,12 @@ def abtest(
         0.05,
     budget: Annotated[float, typer.Option("--budget", help="Seconds of measuring per cell before 'unknown'.")] = 60.0,
     burst: Annotated[float, typer.Option("--burst", help="Seconds per timed burst (each side twice a round).")] = 0.25,
-    min_rounds: Annotated[int, typer.Option("--min-rounds", help="Rounds before a verdict may stop the test.")] = 8,
-    confidence: Annotated[float, typer.Option("--confidence", help="Of the ratio's interval.")] = 0.99,
+    min_rounds: Annotated[int, typer.Option("--min-rounds", help="Rounds at the first look (then x1.5 each look).")] = 10,
+    confidence: Annotated[float, typer.Option("--confidence", help="Over all looks together.")] = 0.99,
     statistic: Annotated[str, typer.Option(
         "--statistic", help="Each burst's figure: min (least moved by neighbours), p10 or median.")] = "min",
     replicas: Annotated[int, typer.Option(
-        "--replicas", help="Processes per side (their memory layouts average out).")] = 2,
+        "--replicas", help="Processes per side (their memory layouts average out).")] = 4,
     max_foreign_cpu: Annotated[float, typer.Option(
         "--max-foreign-cpu", help="Rounds where other processes used more cores than this are redone.")] = 0.25,
     work: Annotated[Path, typer.Option("--work", help="Folder for each side's artifacts.")] = Path("reports/abtest"),

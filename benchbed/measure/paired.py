@@ -11,6 +11,11 @@ with, and robust to a round spoiled by a burst of foreign load (a bootstrap of t
 
 The verdict is Pinpoint's (slower / faster / same / unknown), with AIPerf's stopping rule: measure
 until the interval is narrow enough to decide against ``min_effect``, or the budget runs out.
+Looking again and again at a growing sample and stopping at the first look that decides would let a
+false alarm through more often than ``1 - confidence``; so verdicts are only taken at a few *looks*
+(rounds ``min_rounds``, then 1.5 times as many each time) and each look spends part of the error
+allowance (``look_confidence``: half of what is left), so all looks together stay within it
+(alpha spending, Lan & DeMets 1983).
 
 A burst's figure is its *minimum* latency by default (Chen & Revels 2016, "Robust benchmarking in
 noisy environments"): on a shared machine interference only ever adds delay, so the minimum moves
@@ -125,6 +130,22 @@ def decide(ratios: list[float] | np.ndarray, min_effect: float, confidence: floa
         verdict = "unknown"
     return Decision(ratio, math.exp(low), math.exp(high), confidence, int(logs.size), verdict, min_effect,
                     math.expm1(half))
+
+
+def look_rounds(min_rounds: int, up_to: int = 100_000) -> list[int]:
+    """The rounds at which a sequential comparison may stop: ``min_rounds``, then x1.5 each look."""
+    looks = [min_rounds]
+    while looks[-1] < up_to:
+        looks.append(max(looks[-1] + 1, math.ceil(looks[-1] * 1.5)))
+    return looks
+
+
+def look_confidence(confidence: float, look: int, final: bool = False) -> float:
+    """The confidence of look ``look`` (0, 1, ...): look k spends half of the error allowance the looks
+    before it left, ``(1 - confidence) / 2**(k + 1)``; a ``final`` look (the budget ran out) spends all of
+    what is left, ``(1 - confidence) / 2**k``. Summed over any number of looks they never exceed
+    ``1 - confidence``. One look alone (a fixed-length run) keeps the full ``confidence``."""
+    return 1 - (1 - confidence) / 2 ** (look if final else look + 1)
 
 
 def round_value(burst_figures_ms: list[float]) -> float:
