@@ -5,6 +5,7 @@ its own timing; its "Median" latency is the burst's figure)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import subprocess
@@ -16,7 +17,7 @@ from benchbed.analysis.abtest import plan_jobs
 from benchbed.analysis.interleave import InterleaveSettings, Interleaved, interleave
 from benchbed.cli.sweep import parse_sweep_args
 from benchbed.launchers.base import resolve_artifact
-from benchbed.launchers.resident_client import ResidentVariant, ResidentWorker
+from benchbed.launchers.resident_client import ResidentVariant, ResidentWorker, load_replicas, start_workers
 from benchbed.measure.paired import Burst
 
 #: peer runs: whole-second bursts (benchmark_app's -t is in seconds), the whole budget, 95 % intervals
@@ -66,6 +67,25 @@ def run(factories: list, budget: float, statistic: str = "min", workers: list[Re
             worker.close()
 
 
+def replicated(requests: dict[str, dict], budget: float, statistic: str, replicas: int = 4,
+               **overrides) -> Interleaved:
+    """Resident variants as ``benchbed abtest`` runs them: ``replicas`` processes each, started in ABBA
+    order, a variant's bursts taking turns between its processes (their memory layouts average out)."""
+    with contextlib.ExitStack() as stack:
+        workers = start_workers({label: sys.executable for label in requests}, replicas, stack)
+        variants = load_replicas(workers, requests, replicas)
+        settings = PEER_SETTINGS | {"replicas": replicas} | overrides
+        return interleave(variants, InterleaveSettings(budget_seconds=budget, statistic=statistic, **settings))
+
+
+def plain_request(onnx: Path, shape: list[int]) -> dict:
+    return {"op": "load-plain", "path": str(onnx), "input_shape": shape, "warmup_seconds": 1.0}
+
+
+def cell_request(job) -> dict:
+    return {"op": "load", "job": job.to_json(), "warmup_seconds": 1.0}
+
+
 def resident(label: str, request: dict):
     def make(workers: list[ResidentWorker]) -> ResidentVariant:
         worker = ResidentWorker(sys.executable, label)
@@ -75,11 +95,11 @@ def resident(label: str, request: dict):
 
 
 def benchbed_cell(label: str, job):
-    return resident(label, {"op": "load", "job": job.to_json(), "warmup_seconds": 1.0})
+    return resident(label, cell_request(job))
 
 
 def plain_session(label: str, onnx: Path, shape: list[int]):
-    return resident(label, {"op": "load-plain", "path": str(onnx), "input_shape": shape, "warmup_seconds": 1.0})
+    return resident(label, plain_request(onnx, shape))
 
 
 def benchmark_app(label: str, onnx: Path, shape: list[int]):

@@ -31,7 +31,9 @@ def test_null_backend_cell_measures_the_harness(tmp_path):
     assert {"load", "warm-up", "measure"} <= set(phases)
     assert doc["memory"]["peak_rss_bytes"] >= doc["memory"]["idle_rss_bytes"] > 0
     assert doc["timing"]["clock"] == "host"
-    assert phases[0] == "speed index" and doc["speed_index"]["index_ms"] > 0  # read before the worker started
+    assert phases[0] == phases[-1] == "speed index"  # read before the worker started and after it ended
+    reading = doc["speed_index"]
+    assert reading["index_ms"] == pytest.approx((reading["before_index_ms"] * reading["after_index_ms"]) ** 0.5)
 
 
 @pytest.mark.parametrize("fault,needle", [("kill", "SIGKILL (out of memory?)"), ("segv", "SIGSEGV")])

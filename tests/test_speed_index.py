@@ -9,7 +9,7 @@ import pytest
 from benchbed.analysis.compare import Thresholds, compare_cells
 from benchbed.analysis.history import trends
 from benchbed.core.result import check_documents
-from benchbed.measure.speed_index import WORKLOAD, reading
+from benchbed.measure.speed_index import BRACKET, WORKLOAD, bracket, reading
 from benchbed.report.compare import to_json, to_markdown
 from benchbed.report.terminal import comparison_table, history_table
 from benchbed.sweep.store import Store
@@ -51,6 +51,17 @@ def test_a_reading_is_two_positive_timings_and_their_geometric_mean():
     assert value["index_ms"] == pytest.approx(math.sqrt(value["matmul_ms"] * value["copy_ms"]))
     assert value["workload"] == WORKLOAD and value["blas_threads"] in (None, *range(1, 1025))
     check_documents([_doc(10, None) | {"speed_index": value}], "test")  # the schema takes what reading() makes
+
+
+def test_the_cells_reading_brackets_it_and_old_readings_are_not_mixed_with_it():
+    before, after = _speed(4.0), _speed(9.0)
+    both = bracket(before, after)
+    assert both["index_ms"] == pytest.approx(6.0) and both["matmul_ms"] == pytest.approx(6.0)
+    assert (both["before_index_ms"], both["after_index_ms"], both["when"]) == (4.0, 9.0, BRACKET)
+    check_documents([_doc(10, None) | {"speed_index": both}], "test")
+    # a stored result read before the cell only is another kind of reading: compared raw, and said why
+    row = compare_cells([(_doc(10, None) | {"speed_index": both}, ENV)], [(_doc(10, 6.0), ENV)], Thresholds())[0]
+    assert not row.normalized
 
 
 def test_a_uniformly_slower_machine_is_slower_raw_and_no_change_normalized():

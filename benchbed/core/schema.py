@@ -117,6 +117,9 @@ class SpeedIndexModel(_Open):
     workload: Text | None = None
     blas: Text | None = None
     blas_threads: Count | None = None
+    when: Text | None = None  # absent: read before the cell only (results stored before the bracket)
+    before_index_ms: NonNegative | None = None
+    after_index_ms: NonNegative | None = None
 
 
 class OkModel(_Open):

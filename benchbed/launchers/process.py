@@ -3,7 +3,8 @@
 A crash, a hang past the timeout or an out-of-memory kill becomes one :class:`Failure` with its reason.
 The worker dies with its parent (PR_SET_PDEATHSIG on Linux), so a killed sweep leaves no orphans.
 The speed index (measure.speed_index) is read here, on the machine that measures (a Ray node runs this
-too), just before the worker starts: interleaved with the cells, and competing with no worker of ours.
+too), just before the worker starts and just after it ends: interleaved with the cells, and competing
+with no worker of ours.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Callable, Sequence
 from benchbed.core.files import read_json
 from benchbed.core.job import Job
 from benchbed.core.result import Failure
-from benchbed.measure.speed_index import reading
+from benchbed.measure.speed_index import bracket, reading
 
 #: ``WORKER_COMMAND JOB.json RESULT.json``
 WORKER_COMMAND = (sys.executable, "-m", "benchbed.launchers.worker")
@@ -37,7 +38,7 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 def run_cell(job: Job, timeout: float, on_phase: Callable[[str], None] = lambda p: None,
              worker: Sequence[str] = WORKER_COMMAND) -> dict:
     """Measure ``job`` in a spawned worker and return its result document (a failure document on any fault);
-    a measured cell's document carries the speed index read just before."""
+    a measured cell's document carries the speed index read around it (``speed_index.bracket``)."""
     on_phase("speed index")
     speed = reading()
     with tempfile.TemporaryDirectory(prefix="benchbed-cell-") as tmp:
@@ -77,7 +78,8 @@ def run_cell(job: Job, timeout: float, on_phase: Callable[[str], None] = lambda 
         result = read_json(result_path)
         if result is not None:
             if result.get("status") == "ok":
-                result["speed_index"] = speed
+                on_phase("speed index")
+                result["speed_index"] = bracket(speed, reading())
             return result
         if code < 0:
             name = signal.Signals(-code).name

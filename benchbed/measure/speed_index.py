@@ -7,8 +7,11 @@ workload depends on nothing benchbed tests (no backend, no network, no option): 
 how fast the machine was at that moment; ``compare`` and ``history`` divide a cell's latency by it
 where both sides carry a reading of the same workload (:func:`comparable_key`).
 
-The reading is taken by the launcher just before it starts the cell's worker (launchers.process), so it
-competes with nothing of benchbed's: not with the worker, nor with a runtime's spinning thread pool.
+The launcher (launchers.process) reads it just before it starts the cell's worker and again just after
+the worker ends, and the cell carries their geometric mean (``bracket``): a machine that changes speed
+while the cell runs (this project's VM has moved 1.5x within seconds) is caught from both sides, not
+only as it was before. Neither reading competes with anything of benchbed's: not with the worker, nor
+with a runtime's spinning thread pool.
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ COPY_REPEATS = 5
 #: Names the workload: readings of different workloads are never compared (a bigger matmul is not a slower machine).
 WORKLOAD = (f"numpy float32 matmul {MATMUL_SIZE}x{MATMUL_SIZE} (median of {MATMUL_REPEATS}) + "
             f"copyto {COPY_BYTES >> 20} MiB (median of {COPY_REPEATS})")
-#: The fields two readings must share to be compared: the workload, and what runs the matmul.
-KEY_FIELDS = ("workload", "blas", "blas_threads")
+#: When the readings were taken relative to the cell: both sides of a comparison must agree.
+BRACKET = "geometric mean of readings just before and just after the cell"
+#: The fields two readings must share to be compared: the workload, what runs the matmul, and when.
+KEY_FIELDS = ("workload", "blas", "blas_threads", "when")
 
 
 def _median_ms(step, repeats: int) -> float:
@@ -65,6 +70,13 @@ def reading() -> dict:
     matmul, copy = matmul_ms(), copy_ms()
     return {"matmul_ms": matmul, "copy_ms": copy, "index_ms": math.sqrt(matmul * copy), "workload": WORKLOAD,
             "blas": blas_name(), "blas_threads": blas_threads()}
+
+
+def bracket(before: dict, after: dict) -> dict:
+    """The cell's reading from one taken just before it and one just after: each time their geometric mean."""
+    both = {name: math.sqrt(before[name] * after[name]) for name in ("matmul_ms", "copy_ms", "index_ms")}
+    return before | both | {"before_index_ms": before["index_ms"], "after_index_ms": after["index_ms"],
+                            "when": BRACKET}
 
 
 def comparable_key(reading_doc: dict) -> tuple:
