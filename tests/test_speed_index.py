@@ -61,7 +61,7 @@ def test_the_cells_reading_brackets_it_and_old_readings_are_not_mixed_with_it():
     check_documents([_doc(10, None) | {"speed_index": both}], "test")
     # a stored result read before the cell only is another kind of reading: compared raw, and said why
     row = compare_cells([(_doc(10, None) | {"speed_index": both}, ENV)], [(_doc(10, 6.0), ENV)], Thresholds())[0]
-    assert not row.normalized
+    assert not row.normalized and "read before the cell only" in "; ".join(row.reasons)
 
 
 def test_a_uniformly_slower_machine_is_slower_raw_and_no_change_normalized():

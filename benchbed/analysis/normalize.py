@@ -35,7 +35,8 @@ def mixed_workloads(readings: list[dict]) -> str | None:
     """Why these speed index readings cannot be set against each other, or None when they can."""
     keys = {comparable_key(reading) for reading in readings}
     if len(keys) > 1:
-        return "their speed index readings are of different workloads (sizes, BLAS or BLAS threads differ)"
+        return ("their speed index readings are of different workloads (sizes, BLAS or BLAS threads differ, or "
+                "one was read before the cell only)")
     return None
 
 
