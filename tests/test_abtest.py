@@ -23,6 +23,7 @@ def test_abtest_interleaves_two_resident_workers(tmp_path):
     cell = json.loads(result.stdout)["cells"][0]
     assert cell["verdict"] in ("slower", "faster", "no significant change", "unknown")
     assert cell["reasons"][0].startswith("paired: ") and "rounds in" in cell["reasons"][0]
+    assert "% interval (sequential looks)" in cell["reasons"][0]  # its level, not the table header's 95 %
     assert "same artifact" in cell["reasons"]  # both checkouts (here one) exported the same bytes
     latency = cell["metrics"][0]
     assert latency["metric"] == "latency" and latency["base"] > 0 and latency["current"] > 0

@@ -131,8 +131,8 @@ def as_comparisons(cells: list[ABCell]) -> list[CellComparison]:
                               decision.ci_low, decision.ci_high, None, AS_COMPARE_VERDICT[decision.verdict])
         seeable = (f", could see changes >= {decision.smallest_detectable:.1%}"
                    if decision.smallest_detectable is not None else "")
-        reasons = [f"paired: {decision.rounds} rounds in {result.seconds:.0f} s ({result.stopped_by}), burst "
-                   f"{result.settings.statistic}{seeable}",
+        reasons = [f"paired: {decision.rounds} rounds in {result.seconds:.0f} s ({result.stopped_by}), "
+                   f"{decision.confidence:.2%} interval (sequential looks), burst {result.settings.statistic}{seeable}",
                    "same artifact" if cell.same_artifact else "artifacts differ (network or export changed)"]
         reasons += result.notes
         if result.contended_rounds:
