@@ -141,6 +141,8 @@ def main() -> int:
                   f"max {max(seconds[kind]):.1f} s")
     for kind, target in (("5%", 0.05), ("10%", 0.10)):
         found = tallies[kind]
+        if not found:
+            continue
         hits = found.count("slower")
         print(f"  {kind} slowdown (true {truth[chosen[target]].ratio:.3f}): detected {hits}/{len(found)} = "
               f"{hits / len(found):.1%} {wilson(hits, len(found))}; verdicts {dict((v, found.count(v)) for v in set(found))}")
