@@ -19,9 +19,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from peers import (benchbed_cell, benchbed_job, benchmark_app, cell_request, plain_request, plain_session, print_pair,
-                   print_ratios, replicated, run)
+from peers import (PEER_SETTINGS, benchbed_cell, benchbed_job, benchmark_app, cell_request, plain_request,
+                   plain_session, print_pair, print_ratios, replicated, run)
 
+from benchbed.analysis.interleave import InterleaveSettings
 from benchbed.networks.scaling import parse_phi_list
 
 
@@ -42,8 +43,9 @@ def main() -> None:
         onnx = Path(jobs["onnxruntime"].artifact)
         shape = [1, 3, jobs["onnxruntime"].resolution, jobs["onnxruntime"].resolution]
         check = replicated({"plain onnxruntime session": plain_request(onnx, shape),
-                            "benchbed onnxruntime": cell_request(jobs["onnxruntime"])}, args.pair_budget,
-                           args.statistic, args.replicas, burst_seconds=0.25)
+                            "benchbed onnxruntime": cell_request(jobs["onnxruntime"])},
+                           InterleaveSettings(**{**PEER_SETTINGS, "burst_seconds": 0.25}, budget_seconds=args.pair_budget,
+                                              statistic=args.statistic, replicas=args.replicas))
         print_ratios(f"EfficientNet-B{phi:g} harness check (target 0.97-1.03, interval narrower than ±2 %; "
                      f"{args.replicas} processes each)", check)
         if args.check_only:

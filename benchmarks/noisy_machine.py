@@ -19,7 +19,6 @@ appended to ``--out`` as it ends. Run it on a quiet machine, and nothing else at
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import random
@@ -27,11 +26,12 @@ import sys
 import time
 from pathlib import Path
 
+from peers import cell_request, replicated
+
 from benchbed.analysis.abtest import plan_jobs
-from benchbed.analysis.interleave import InterleaveSettings, interleave
+from benchbed.analysis.interleave import InterleaveSettings
 from benchbed.cli.sweep import parse_sweep_args
 from benchbed.launchers.base import resolve_artifact
-from benchbed.launchers.resident_client import load_replicas, start_workers
 from benchbed.networks import network_spec
 
 WIDTH_FACTORS = (1.03, 1.04, 1.05, 1.06, 1.08, 1.10)
@@ -54,11 +54,7 @@ def job_for(phi: int, width: float | None, models: Path):
 
 def trial(jobs: list, settings: InterleaveSettings):
     """Fresh resident workers for every variant, as ``benchbed abtest`` starts and loads them."""
-    with contextlib.ExitStack() as stack:
-        workers = start_workers({label: sys.executable for label, _ in jobs}, settings.replicas, stack)
-        variants = load_replicas(workers, {label: {"op": "load", "job": job.to_json(), "warmup_seconds": 1.0}
-                                           for label, job in jobs}, settings.replicas)
-        return interleave(variants, settings)
+    return replicated({label: cell_request(job) for label, job in jobs}, settings)
 
 
 def record(out: Path, entry: dict) -> None:

@@ -67,15 +67,13 @@ def run(factories: list, budget: float, statistic: str = "min", workers: list[Re
             worker.close()
 
 
-def replicated(requests: dict[str, dict], budget: float, statistic: str, replicas: int = 4,
-               **overrides) -> Interleaved:
-    """Resident variants as ``benchbed abtest`` runs them: ``replicas`` processes each, started in ABBA
-    order, a variant's bursts taking turns between its processes (their memory layouts average out)."""
+def replicated(requests: dict[str, dict], settings: InterleaveSettings) -> Interleaved:
+    """Fresh resident variants as ``benchbed abtest`` runs them: ``settings.replicas`` processes each, started
+    in ABBA order, a variant's bursts taking turns between its processes (their memory layouts average out);
+    interleaved, then closed."""
     with contextlib.ExitStack() as stack:
-        workers = start_workers({label: sys.executable for label in requests}, replicas, stack)
-        variants = load_replicas(workers, requests, replicas)
-        settings = PEER_SETTINGS | {"replicas": replicas} | overrides
-        return interleave(variants, InterleaveSettings(budget_seconds=budget, statistic=statistic, **settings))
+        workers = start_workers({label: sys.executable for label in requests}, settings.replicas, stack)
+        return interleave(load_replicas(workers, requests, settings.replicas), settings)
 
 
 def plain_request(onnx: Path, shape: list[int]) -> dict:

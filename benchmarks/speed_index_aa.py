@@ -131,11 +131,10 @@ def main() -> None:
     for k in sorted({1, max(1, args.per_side)}):
         report_pairs([[entry for run in runs[g * k:(g + 1) * k] for entry in run] for g in range(len(runs) // k)], k)
 
-    sides = runs
-    medians = [float(np.median(d["samples_ms"])) for s in sides for d, _ in s if d.get("speed_index")]
+    measured = [doc for run in runs for doc, _ in run if doc.get("speed_index")]
+    medians = [float(np.median(doc["samples_ms"])) for doc in measured]
     for name, field in (("before and after", "index_ms"), ("before only", "before_index_ms")):
-        indices = [d["speed_index"].get(field, d["speed_index"]["index_ms"]) for s in sides for d, _ in s
-                   if d.get("speed_index")]
+        indices = [doc["speed_index"].get(field, doc["speed_index"]["index_ms"]) for doc in measured]
         if len(medians) >= 3:
             correlation = float(np.corrcoef(np.log(medians), np.log(indices))[0, 1])
             spread = np.std(np.log(medians)), np.std(np.log(np.divide(medians, indices)))
