@@ -35,7 +35,46 @@ import sitecustomize as _netguard  # noqa: E402  (this file, not an installed on
 
 assert Path(_netguard.__file__).parent == NETGUARD_DIR, f"another sitecustomize shadows the guard: {_netguard.__file__}"
 _netguard.install()
+from native import Violation, strace_path, strace_prefix, violations  # noqa: E402  (tests/netguard/native.py)
+
 import benchbed  # noqa: E402,F401  (first, as a user's program would: its telemetry switches precede any library)
+
+#: The user's home, empty: every process the tests start sees it, so a library that writes a cache, a device
+#: id or a token into ``~`` (onnxruntime's telemetry queue, Ray's auth token) is seen by ``home_stays_empty``.
+#: The real home is kept only for tools that need it read-only (pip's config is not read by the tests).
+HOME = Path(tempfile.mkdtemp(prefix="benchbed-tests-home-"))
+os.environ["HOME"] = str(HOME)
+#: matplotlib's font cache is a cache of the user's fonts that every matplotlib program writes; it goes to
+#: its own folder here, so that a write into the home is always a finding.
+os.environ.setdefault("MPLCONFIGDIR", tempfile.mkdtemp(prefix="benchbed-tests-mpl-"))
+
+#: Native traffic and files: every ``run_cli`` runs under strace (tests/netguard/native.py) where strace is
+#: installed; CI sets BENCHBED_REQUIRE_STRACE=1 so a machine without it fails instead of skipping the guard.
+STRACE = strace_path()
+if os.environ.get("BENCHBED_REQUIRE_STRACE") == "1" and STRACE is None:
+    raise RuntimeError("BENCHBED_REQUIRE_STRACE=1 but strace is not installed (apt-get install strace)")
+WRITABLE_ROOTS = (str(ROOT), tempfile.gettempdir(), "/dev", "/proc")
+
+
+def record_native_violations(found: list[Violation]) -> None:
+    """Native findings go to the same log as the audit hook's, so the same autouse check fails the test."""
+    if found:
+        with NETGUARD_LOG.open("a") as log:
+            log.write("".join(f"{violation}\n" for violation in found) + "\n")
+
+
+def _home_entries() -> set[str]:
+    return {str(path.relative_to(HOME)) for path in HOME.rglob("*")}
+
+
+@pytest.fixture(autouse=True)
+def home_stays_empty():
+    """Fail any test during which any process (native code included) wrote into the user's home."""
+    before = _home_entries()
+    yield
+    added = sorted(_home_entries() - before)
+    if added:
+        pytest.fail("files written into the user's home: " + ", ".join(added[:20]), pytrace=False)
 
 
 @pytest.fixture(autouse=True)
@@ -56,10 +95,22 @@ CLI_CWD = Path(tempfile.mkdtemp(prefix="benchbed-tests-cwd-"))
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300, env: dict | None = None):
-    """Run the real console entry point in a subprocess (what a user types)."""
+    """Run the real console entry point in a subprocess (what a user types), under the native guard."""
     full_env = dict(os.environ, **(env or {}))
-    return subprocess.run([sys.executable, "-m", "benchbed.cli", *args], capture_output=True, text=True,
-                          cwd=cwd or CLI_CWD, timeout=timeout, env=full_env)
+    command = [sys.executable, "-m", "benchbed.cli", *args]
+    run_in = Path(cwd or CLI_CWD)
+    if STRACE is None:
+        return subprocess.run(command, capture_output=True, text=True, cwd=run_in, timeout=timeout, env=full_env)
+    handle, name = tempfile.mkstemp(prefix="benchbed-strace-", suffix=".log")
+    os.close(handle)
+    log = Path(name)
+    try:
+        done = subprocess.run(strace_prefix(log) + command, capture_output=True, text=True, cwd=run_in,
+                              timeout=timeout, env=full_env)
+        record_native_violations(violations(log, WRITABLE_ROOTS, str(run_in), forbidden_roots=(str(HOME),)))
+    finally:
+        log.unlink(missing_ok=True)
+    return done
 
 
 @pytest.fixture

@@ -228,3 +228,51 @@ def test_user_text_written_to_csv_cannot_become_a_spreadsheet_formula(tmp_path):
     row = next(csv.DictReader(path.open()))
     assert row["weights"] == "'=cmd|' /C calc'!A0" and row["source"] == "'@SUM(1+1)"
     assert row["top1"] == "77.1"  # numbers untouched
+
+
+# --- hostile inputs (#27 items 6, 7, 19-22, 34) --------------------------------------------------------------
+def test_nan_weights_are_an_error_never_a_measured_row(world, tmp_path):
+    """NaN logits sort as classes 0..4: once that was top-1 50 %, top-5 100 %, written to --out."""
+    state = {k: (torch.full_like(v, float("nan")) if v.is_floating_point() else v)
+             for k, v in world["model"].state_dict().items()}
+    weights = tmp_path / "nan.pt"
+    torch.save(state, weights)
+    out = tmp_path / "acc.csv"
+    result = run_cli("accuracy", *TINY_ARGS, "--weights", str(weights), "--val-dir", str(world["val"]),
+                     "--out", str(out))
+    assert result.returncode == 2 and "NaN or infinite" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_a_folder_linked_into_itself_is_refused_and_a_second_link_to_an_image_counts_once(tmp_path):
+    (tmp_path / "val" / wnid(1)).mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(tmp_path / "val" / wnid(1) / "a.png")
+    (tmp_path / "val" / wnid(1) / "again.png").symlink_to(tmp_path / "val" / wnid(1) / "a.png")
+    assert len(index_folder(tmp_path / "val", 1000).samples) == 1
+    (tmp_path / "val" / wnid(1) / "loop").symlink_to(tmp_path / "val" / wnid(1))
+    with pytest.raises(BenchbedError, match="already read"):
+        index_folder(tmp_path / "val", 1000)
+
+
+def test_hostile_image_folder_inputs_are_one_line_exit_2(world, tmp_path):
+    import os
+
+    from PIL import Image as PILImage
+
+    bomb = tmp_path / "bomb" / wnid(1)
+    bomb.mkdir(parents=True)
+    PILImage.new("1", (20_000, 10_000)).save(bomb / "big.png")  # 200 Mpx, a few kB on disk
+    fifo = tmp_path / "fifo" / wnid(1)
+    fifo.mkdir(parents=True)
+    os.mkfifo(fifo / "blocks.png")
+    (tmp_path / "cmap-bytes.txt").write_bytes(b"n0000\xff\n")
+    (tmp_path / "cmap-zero.txt").symlink_to("/dev/zero")
+    cases = [(["--val-dir", str(tmp_path / "bomb")], "decompression bomb"),
+             (["--val-dir", str(tmp_path / "fifo")], "FIFO"),
+             (["--val-dir", str(world["val"]), "--class-map", str(tmp_path / "cmap-bytes.txt")], "not UTF-8"),
+             (["--val-dir", str(world["val"]), "--class-map", str(tmp_path / "cmap-zero.txt")], "a device"),
+             (["--val-dir", str(world["val"]), "--resize", "200000"], "1 to 4096 pixels")]
+    for extra, needle in cases:
+        result = run_cli("accuracy", *TINY_ARGS, "--weights", str(world["weights"]), *extra, timeout=120)
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.returncode == 2 and len(lines) == 1 and needle in lines[0], (extra, result.stderr)

@@ -4,6 +4,7 @@ YAML baseline through generate / sweep / search, the recipe that carries it to w
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -212,3 +213,83 @@ def test_cli_accuracy_on_a_yaml_baseline_gives_rows_that_join_its_sweep(user_yam
     assert (doc["network"], doc["top1"], doc["top5"], doc["images"]) == ("tiny-lite-s", 75.0, 75.0, 4)
     match = AccuracyBook(load_user_csv(out)).match(spec.name, "fp32")
     assert match is not None and match.top1 == 75.0 and match.row.measured
+
+
+_PRESET_LINE = "  - {phi: 1, name: tiny-lite-m, width: 1.25, depth: 1.5, resolution: 40}"
+
+
+@pytest.mark.parametrize("old,new,words", [
+    ("head: 64", "head: 64\nnum_classes: lots", ["num_classes", "'lots'"]),
+    ("head: 64", "head: 64\nnum_classes: -5", ["num_classes", "-5"]),
+    ("head: 64", "head: 64\nnum_classes: 2.5", ["num_classes", "2.5"]),
+    ("head: 64", "head: 64\nstem_stride: 0", ["stem_stride", "0"]),
+    ("head: 64", "head: 64\nstem_kernel: 4", ["stem_kernel", "odd"]),
+    ("head: 64", "head: 64\nstem_kernel: -3", ["stem_kernel"]),
+    ("head: 64", "head: 64\nstochastic_depth: .nan", ["stochastic_depth", "finite"]),
+    ("head: 64", "head: 64\nstochastic_depth: lots", ["stochastic_depth", "'lots'"]),
+    ("head: 64", "head: 64\nstochastic_depth: 5", ["stochastic_depth", "5"]),
+    ("fix_stem_head: true", "fix_stem_head: maybe", ["fix_stem_head", "'maybe'"]),
+    ("head: 64", "head: 64\nhead: 72", ["'head' appears twice"]),
+    (_PRESET_LINE, _PRESET_LINE.replace("width: 1.25", "width: lots"), ["presets.1.width", "'lots'"]),
+    (_PRESET_LINE, _PRESET_LINE.replace("width: 1.25", "width: .inf"), ["presets.1.width"]),
+    (_PRESET_LINE, _PRESET_LINE.replace("width: 1.25", "width: -1"), ["presets.1.width"]),
+    (_PRESET_LINE, _PRESET_LINE.replace("resolution: 40", "resolution: 40, dropout: 7"), ["presets.1.dropout"]),
+    (_PRESET_LINE, _PRESET_LINE.replace("resolution: 40", "resolution: 40, bn_eps: -1"), ["presets.1.bn_eps"]),
+    (_PRESET_LINE, _PRESET_LINE.replace("phi: 1", "phi: 0"), ["two presets have phi 0"]),
+    (_PRESET_LINE, _PRESET_LINE.replace("tiny-lite-m", "../evil"), ["presets.1.name"]),
+    (_PRESET_LINE, _PRESET_LINE.replace("tiny-lite-m", "'a\\nb'"), ["presets.1.name"]),
+    ("stem: 16", "stem: &s 16\nx: *s", ["aliases"]),
+])
+def test_baseline_values_that_would_fail_every_cell_are_refused_up_front(tmp_path, old, new, words):
+    """#27 items 16 and 37: each is one line naming the field, before any cell runs."""
+    from benchbed.core.errors import BenchbedError
+    from benchbed.networks.baseline_file import load_baseline
+
+    assert old in USER_YAML
+    path = tmp_path / "bad.yaml"
+    path.write_text(USER_YAML.replace(old, new))
+    with pytest.raises(BenchbedError) as caught:
+        load_baseline(path)
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(str(path)), message
+    assert all(w in message for w in words), message
+
+
+def _billion_laughs(levels: int) -> str:
+    lines = ['a0: &a0 "lol"'] + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, levels)]
+    return "\n".join(lines) + f"\nactivation: *a{levels - 1}\n"
+
+
+@pytest.mark.parametrize("make,words", [
+    (lambda p: p.write_bytes("name: x\n".encode("utf-16")), ["not UTF-8"]),
+    (lambda p: p.write_bytes(b"name: \xff\xfe\n"), ["line 1", "not UTF-8"]),
+    (lambda p: p.write_text("[" * 100_000), ["nested"]),
+    (lambda p: p.write_text(_billion_laughs(9)), ["aliases"]),
+    (lambda p: p.symlink_to("/dev/zero"), ["a device"]),
+    (lambda p: p.symlink_to("/dev/urandom"), ["a device"]),
+    (lambda p: os.mkfifo(p), ["FIFO"]),
+    (lambda p: p.mkdir(), ["a folder"]),
+    (lambda p: p.write_bytes(b"#" * (2 << 20)), ["larger than"]),
+])
+def test_hostile_baseline_files_are_one_line_and_never_hang(tmp_path, make, words):
+    """#27 items 14-18 and 33: non-UTF-8, deep nesting, alias bombs, devices, FIFOs, huge files."""
+    from benchbed.core.errors import BenchbedError
+    from benchbed.networks.baseline_file import load_baseline
+
+    path = tmp_path / "bad.yaml"
+    make(path)
+    with pytest.raises(BenchbedError) as caught:
+        load_baseline(path)
+    message = str(caught.value)
+    assert "\n" not in message and len(message) < 400, message
+    assert all(w in message for w in words), message
+
+
+def test_a_utf8_comment_in_a_baseline_reads_under_the_c_locale(tmp_path):
+    """#27 item 26: the file is UTF-8 whatever the locale; the sweep's generate step reads it."""
+    path = tmp_path / "ok.yaml"
+    path.write_text("# Größe: klein\n" + USER_YAML, encoding="utf-8")
+    done = run_cli("generate", "--phi", "0", "--baseline", str(path), "--format", "json",
+                   env={"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": ""})
+    assert done.returncode == 0, done.stderr
+    assert "tiny-lite" in done.stdout

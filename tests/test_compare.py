@@ -1,4 +1,5 @@
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 
@@ -207,3 +208,30 @@ def test_compare_bad_input_exit_2(two_runs, tmp_path, case, needle):
     result = run_cli("compare", str(a), target, *extra)
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert needle in result.stderr and len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_a_copied_results_file_counts_once_per_side(two_runs, tmp_path):
+    """#27 item 8: two copies of one run in a folder are one run, not twice the samples."""
+    from benchbed.analysis.sources import load_side
+
+    _, (a, _) = two_runs
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.json").write_text(a.read_text())
+    alone, doubled = load_side(str(a), None), load_side(str(tmp_path), None)
+    assert len(doubled.runs) == 1 and len(doubled.results) == len(alone.results)
+
+
+@pytest.mark.parametrize("make,needle", [
+    (lambda p: p.write_text("[" * 100_000), "nested"),
+    (lambda p: p.write_text('{"a":' * 200 + "1" + "}" * 200), "nested"),
+    (lambda p: p.write_bytes(b'{"format": "\xff"}'), "not UTF-8"),
+    (lambda p: os.mkfifo(p), "neither a file"),
+])
+def test_hostile_results_files_are_one_line(tmp_path, make, needle):
+    """#27 items 23, 24 and 35: deep nesting, bytes that are not text, a FIFO: one line, exit 2, no hang."""
+    path = tmp_path / "results.json"
+    make(path)
+    done = run_cli("compare", str(path), str(path), timeout=60)
+    assert done.returncode == 2 and needle in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr

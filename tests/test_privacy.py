@@ -71,3 +71,104 @@ def test_without_benchbed_openvino_would_phone_home(tmp_path):
     assert done.stdout.strip().splitlines()[-1] == "True"
     with NETGUARD_LOG.open("r+") as log:  # expected attempts from this control run: not a failure
         log.truncate(size)
+
+
+# --- below Python: native traffic and files (tests/netguard/native.py) ---------------------------------------
+
+_ORT_SESSION = """
+import numpy as np, onnxruntime as ort
+from onnx import helper, TensorProto
+graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+model.ir_version = 9
+ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+    None, {"x": np.ones(1, np.float32)})
+"""
+
+
+def _traced(tmp_path, code: str, env: dict) -> tuple[subprocess.CompletedProcess, list]:
+    import os
+
+    from native import strace_prefix, violations
+
+    log = tmp_path / "strace.log"
+    done = subprocess.run(strace_prefix(log) + [sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env=env, cwd=tmp_path)
+    return done, violations(log, (str(tmp_path / "work"),), str(tmp_path), forbidden_roots=(env["HOME"],))
+
+
+@pytest.fixture
+def strace_or_skip():
+    from tests.conftest import STRACE
+
+    if STRACE is None:
+        pytest.skip("strace is not installed (CI installs it and sets BENCHBED_REQUIRE_STRACE=1)")
+
+
+def test_native_guard_sees_a_connect_the_audit_hook_cannot(tmp_path, strace_or_skip):
+    """A connect made from C (ctypes → libc) passes Python's audit hook; strace's log still names it."""
+    import os
+
+    code = ("import ctypes, socket, struct\nlibc = ctypes.CDLL(None)\n"
+            "fd = libc.socket(socket.AF_INET, socket.SOCK_DGRAM, 0)\n"
+            "addr = struct.pack('=H', socket.AF_INET) + struct.pack('!H4s8x', 9, socket.inet_aton('192.0.2.1'))\n"
+            "libc.connect(fd, ctypes.c_char_p(addr), len(addr))\nprint('connected from C')\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    done, found = _traced(tmp_path, code, dict(os.environ, HOME=str(home)))
+    assert done.stdout.strip() == "connected from C", done.stderr  # the audit hook saw nothing
+    assert [v.kind for v in found] == ["network"] and "192.0.2.1:9" in found[0].detail
+
+
+def test_native_guard_names_a_file_written_outside_the_allowed_folders(tmp_path, strace_or_skip):
+    import os
+
+    home = tmp_path / "home"
+    (tmp_path / "work").mkdir()
+    home.mkdir()
+    code = (f"open({str(tmp_path / 'work' / 'fine.txt')!r}, 'w').write('x')\n"
+            f"open({str(tmp_path / 'outside.txt')!r}, 'w').write('x')\n"
+            f"open({str(home / '.token')!r}, 'w').write('x')\n"
+            f"open({str(tmp_path / 'work' / 'fine.txt')!r}).read()\n")
+    done, found = _traced(tmp_path, code, dict(os.environ, HOME=str(home)))
+    assert done.returncode == 0, done.stderr
+    assert sorted(v.detail.rsplit(" ", 1)[-1] for v in found) == [str(home / ".token"), str(tmp_path / "outside.txt")]
+
+
+def test_without_the_switch_onnxruntime_writes_a_device_id_into_home(tmp_path, strace_or_skip):
+    """The reason for ORT_DISABLE_TELEMETRY: onnxruntime's native telemetry, which no Python hook sees."""
+    import os
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    done, found = _traced(tmp_path, _ORT_SESSION, dict(env, HOME=str(home)))
+    assert done.returncode == 0, done.stderr
+    assert any("DeveloperTools/.onnxruntime" in v.detail for v in found), found
+    assert (home / ".cache/Microsoft/DeveloperTools/.onnxruntime/deviceid").exists()
+
+
+def test_benchbed_switches_onnxruntime_telemetry_off_whatever_the_caller_says(tmp_path, strace_or_skip):
+    import os
+
+    home = tmp_path / "home"
+    home.mkdir()
+    done, found = _traced(tmp_path, "import benchbed\n" + _ORT_SESSION + "import os\nprint(os.environ['ORT_DISABLE_TELEMETRY'])\n",
+                          dict(os.environ, HOME=str(home), ORT_DISABLE_TELEMETRY="0"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1"]
+    assert not [v for v in found if "onnxruntime" in v.detail or v.kind == "network"], found
+    assert list(home.rglob("*")) == []
+
+
+def test_onnxruntime_imported_before_benchbed_is_named_in_one_warning():
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    done = subprocess.run([sys.executable, "-c", "import onnxruntime\nimport benchbed\n"], capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert done.returncode == 0
+    assert "onnxruntime was imported before benchbed" in done.stderr
+    assert "ORT_DISABLE_TELEMETRY=1" in done.stderr

@@ -296,3 +296,73 @@ def test_a_graph_onnxruntime_loads_but_cannot_run_is_refused_up_front(tmp_path):
     with pytest.raises(ConfigError, match="onnxruntime cannot run it on the CPU: .*Reshape") as caught:
         inspect_onnx(tmp_path / "reshape.onnx")
     assert "\n" not in str(caught.value)
+
+
+# --- careless and hostile input (#27 items 4, 11, 13, 28, 29, 36, 38, 43) ----------------------------------
+def _expand_model(path, side: int = 30_000):
+    """177 bytes that expand one sample to 1 x 3 x side x side (3.4 GB at 30,000)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    shape = helper.make_tensor("shape", TensorProto.INT64, [4], [1, 3, side, side])
+    graph = helper.make_graph([helper.make_node("Expand", ["x", "shape"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 1, 1, 1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 3, "h", "w"])], [shape])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+
+
+def _rank1_input(path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n"])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n"])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+
+
+def _scalar_output(path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("ReduceSum", ["x"], ["y"], keepdims=0)], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+
+
+@pytest.mark.parametrize("make,extra,words", [
+    (_expand_model, [], "MiB tensor, above 1,024 MiB"),
+    (_vector_model, ["--shapes", "x:1x0"], "every dimension must be 1 to 1,048,576"),
+    (_vector_model, ["--shapes", "x:1x99999999999999999999999"], "every dimension must be 1 to 1,048,576"),
+    (lambda p: _export(p, dynamic_hw=True), ["--shapes", "x:1x3x100000x100000"], "MiB, above 256 MiB"),
+    (_vector_model, ["--shapes", "x:1x4,x:1x4"], "names input 'x' twice"),
+    (_rank1_input, [], "only a batch axis"),
+    (_scalar_output, [], "an output is a scalar"),
+    (_vector_model, ["--name", ".."], "not a plain name"),
+    (_vector_model, ["--name", "a/b"], "not a plain name"),
+    (_vector_model, ["--name", "a\tb"], "not a plain name"),
+    (_vector_model, ["--name", "a\x1b[2Jb"], "not a plain name"),
+    (_vector_model, ["--name", "../efficientnet_b0"], "not a plain name"),
+], ids=["expand-bomb", "zero-dim", "beyond-int64", "huge-input", "shapes-twice", "rank1", "scalar-out",
+        "name-dotdot", "name-slash", "name-tab", "name-esc", "name-traversal"])
+def test_careless_onnx_input_is_one_line_before_any_run_exists(tmp_path, make, extra, words):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    make(folder / "net.onnx")
+    result = _sweep(tmp_path, "--onnx", str(folder / "net.onnx"), "--backend", "onnxruntime", *extra)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = [x for x in result.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and words in lines[0] and "\x1b" not in lines[0], result.stderr
+    assert not (tmp_path / "r").exists() and not (tmp_path / "m").exists()  # no store, so no empty run in it
+
+
+def test_a_folder_of_too_many_onnx_files_is_refused(tmp_path, monkeypatch):
+    from benchbed.artifacts import user_onnx
+    from benchbed.core.errors import BenchbedError
+
+    monkeypatch.setattr(user_onnx, "MAX_ONNX_FILES", 2)
+    for index in range(3):
+        _vector_model(tmp_path / f"v{index}.onnx")
+    with pytest.raises(BenchbedError, match="holds 3 .onnx files, more than 2"):
+        user_onnx.load_onnx_models(tmp_path)

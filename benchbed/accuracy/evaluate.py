@@ -149,7 +149,12 @@ def evaluate(
     for start in range(0, len(samples), batch_size):
         chunk = samples[start:start + batch_size]
         batch = np.stack([transform(load_image(s.path)) for s in chunk])
-        h1, h5 = topk_hits(predict(batch), np.array([s.label for s in chunk]), k=min(5, spec.num_classes))
+        logits = predict(batch)
+        if not np.isfinite(logits).all():
+            bad = chunk[int(np.flatnonzero(~np.isfinite(logits).all(axis=1))[0])].path
+            raise BenchbedError(f"the network's outputs are NaN or infinite (first on {bad}): the weights or the "
+                                "precision are broken, so no accuracy was measured")
+        h1, h5 = topk_hits(logits, np.array([s.label for s in chunk]), k=min(5, spec.num_classes))
         top1, top5 = top1 + h1, top5 + h5
         progress(start + len(chunk), len(samples))
     return AccuracyResult(spec.name, precision, weights_tag or weights.stem, engine, top1, top5, len(samples),

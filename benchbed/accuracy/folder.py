@@ -13,6 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchbed.core.errors import BenchbedError, ConfigError
+from benchbed.core.user_files import display_path, read_user_text, regular_file
+
+#: ImageNet's class map is 31 kB; 16 MB is no class map.
+MAX_CLASS_MAP_BYTES = 16 << 20
+#: Pixels one image may decode to (a 100-megapixel photograph is 1e8): above it, a decompression bomb.
+MAX_IMAGE_PIXELS = 178_956_970  # PIL's own DecompressionBombError threshold (2 x its warning limit)
 
 #: torchvision's IMG_EXTENSIONS, compared case-insensitively (ImageNet's own files end in .JPEG)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
@@ -37,9 +43,9 @@ class ImageFolderIndex:
 def read_class_map(path: str | Path) -> dict[str, int]:
     """wnid -> class index from a one-wnid-per-line file (line number = index)."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError("class_map", f"{path}: cannot read it: {exc.strerror or exc}") from None
+        lines = read_user_text(path, "class map", MAX_CLASS_MAP_BYTES).splitlines()
+    except BenchbedError as exc:
+        raise ConfigError("class_map", str(exc)) from None
     while lines and not lines[-1].strip():
         lines.pop()
     mapping: dict[str, int] = {}
@@ -81,27 +87,72 @@ def index_folder(root: str | Path, num_classes: int, class_map: dict[str, int] |
                                                f"{num_classes} classes")
     samples, skipped = [], []
     for name in names:
-        for folder, _, files in sorted(os.walk(root / name, followlinks=True)):
-            for file in sorted(files):
-                path = Path(folder) / file
-                if file.lower().endswith(IMAGE_EXTENSIONS):
-                    samples.append(Sample(path, classes[name]))
-                else:
-                    skipped.append(path)
+        for path in _walk_once(root / name):
+            if path.name.lower().endswith(IMAGE_EXTENSIONS):
+                samples.append(Sample(path, classes[name]))
+            else:
+                skipped.append(path)
     if not samples:
         raise ConfigError("val_dir", f"{root}: no images in its {len(names)} class folders "
                                          f"(extensions: {', '.join(IMAGE_EXTENSIONS)})")
     return ImageFolderIndex(root, classes, samples, skipped)
 
 
+def _walk_once(top: Path) -> list[Path]:
+    """Every file under ``top``, links followed, each folder and each file entered once.
+
+    A folder is known by (device, inode): a link back to a folder already walked (a loop, or two links to
+    one folder) is refused, since it would count the same images again or never end. A file reached twice
+    (two links to one image) is counted once.
+    """
+    seen_dirs: dict[tuple[int, int], Path] = {}
+    seen_files: set[tuple[int, int]] = set()
+    found: list[Path] = []
+    pending = [top]
+    while pending:
+        folder = pending.pop()
+        info = folder.stat()
+        key = (info.st_dev, info.st_ino)
+        if key in seen_dirs:
+            raise ConfigError("val_dir", f"{display_path(folder)} is a link to {display_path(seen_dirs[key])}, "
+                                         "already read: remove the loop or the second link")
+        seen_dirs[key] = folder
+        children = []
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                path = Path(entry.path)
+                try:
+                    if entry.is_dir(follow_symlinks=True):
+                        children.append(path)
+                        continue
+                    file_info = entry.stat(follow_symlinks=True)
+                except OSError:
+                    found.append(path)  # a dangling link: reported as skipped or as unreadable later
+                    continue
+                if (file_info.st_dev, file_info.st_ino) not in seen_files:
+                    seen_files.add((file_info.st_dev, file_info.st_ino))
+                    found.append(path)
+        pending.extend(sorted(children, reverse=True))
+    return sorted(found)
+
+
 def load_image(path: Path):
     """Decode ``path`` fully (a truncated file fails here, naming the file, not later in a batch)."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
+    regular_file(path, "image")
     try:
-        with Image.open(path) as image:
-            image.load()
-            return image.convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # benchbed's own bound decides
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise BenchbedError(f"image {display_path(path)} is {width} x {height} pixels, more than "
+                                        f"{MAX_IMAGE_PIXELS:,}: refused as a decompression bomb")
+                image.load()
+                return image.convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BenchbedError(f"cannot read image {path}: {first}") from None
+        raise BenchbedError(f"cannot read image {display_path(path)}: {first}") from None

@@ -22,6 +22,9 @@ INTERPOLATIONS = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resamp
 #: timm's default crop_pct for networks without a published eval transform (resize = crop / 0.875)
 DEFAULT_CROP_PCT = 0.875
 
+#: B7 evaluates at 600 px; 4096 leaves room and keeps one resized image under 200 MB.
+MAX_SIDE = 4096
+
 
 @dataclass(frozen=True)
 class EvalTransform:
@@ -33,8 +36,9 @@ class EvalTransform:
     origin: str = "given"
 
     def __post_init__(self) -> None:
-        if self.crop < 1 or self.resize < 1:
-            raise BenchbedError(f"crop and resize must be >= 1 pixel, got crop {self.crop}, resize {self.resize}")
+        if not (1 <= self.crop <= MAX_SIDE and 1 <= self.resize <= MAX_SIDE):
+            raise BenchbedError(f"crop and resize must be 1 to {MAX_SIDE} pixels, got crop {self.crop}, "
+                                f"resize {self.resize}")
         if self.interpolation not in INTERPOLATIONS:
             raise UnknownChoiceError("interpolation", self.interpolation, INTERPOLATIONS)
 

@@ -54,13 +54,10 @@ def _row(record: dict[str, str], path: Path) -> AccuracyRow:
 
 def load_user_csv(path: str | Path) -> list[AccuracyRow]:
     """Every row of an accuracy CSV, or one BenchbedError naming the bad lines."""
+    from benchbed.core.user_files import read_user_text
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise BenchbedError(f"cannot read accuracy file {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise BenchbedError(f"accuracy file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV") from None
+    text = read_user_text(path, "accuracy file")
     reader = csv.DictReader(text.splitlines())
     header = [h.strip() for h in reader.fieldnames or []]
     missing = [c for c in REQUIRED if c not in header]

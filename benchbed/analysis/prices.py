@@ -114,21 +114,16 @@ def _hardware(name: str, entry, usd_per_kwh: float | None, path: Path) -> Hardwa
     return HardwarePrice(str(name), hourly, purchase, months, power, usd_per_kwh, tuple(match))
 
 
+#: A price file lists a few dozen machines; a megabyte is none.
+MAX_PRICE_BYTES = 1 << 20
+
+
 def load_prices(path: str | Path) -> PriceFile:
     """Read and validate a price file; every problem is one BenchbedError line."""
-    import yaml
+    from benchbed.core.user_files import parse_user_yaml, read_user_text
 
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise BenchbedError(f"price file {path} is not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise BenchbedError(f"cannot read price file {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark else ""
-        raise BenchbedError(f"price file {path} is not valid YAML{at}") from None
+    data = parse_user_yaml(read_user_text(path, "price file", MAX_PRICE_BYTES), f"price file {path}")
     if not isinstance(data, dict) or not isinstance(data.get("hardware"), dict) or not data["hardware"]:
         raise BenchbedError(f"price file {path} needs a 'hardware:' mapping of hardware name -> prices")
     unknown = set(data) - _TOP_KEYS

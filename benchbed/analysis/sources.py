@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchbed.core.errors import BenchbedError
+from benchbed.core.user_files import load_user_json
 from benchbed.core.result import check_documents, check_paired, paired_problem, read_run
 from benchbed.sweep.store import RESULTS_FORMAT, Store
 
@@ -34,12 +34,7 @@ class _Loaded:
 
 
 def _from_results_json(path: Path) -> _Loaded:
-    try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise BenchbedError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except ValueError:
-        raise BenchbedError(f"{path} is not valid JSON (corrupt or truncated results file)") from None
+    data = load_user_json(path, "results file")
     if not isinstance(data, dict) or data.get("format") != RESULTS_FORMAT or "run" not in data:
         raise BenchbedError(f"{path} is not a benchbed results file (expected format {RESULTS_FORMAT})")
     read_run(data["run"], str(path))
@@ -66,6 +61,20 @@ def doc_environment(doc: dict, run: dict) -> dict:
     return doc.get("environment") or run.get("environment") or {}
 
 
+def _once_per_run(folder: Path, files: list[Path]) -> list[_Loaded]:
+    """Each run once: a copied results.json would otherwise pool its samples twice and shrink every p-value."""
+    kept: dict[str, tuple[Path, _Loaded]] = {}
+    for file in files:
+        one = _from_results_json(file)
+        run_id = one.run.get("run_id")
+        if run_id in kept:
+            _log.warning("benchbed: skipped %s: run %s is already read from %s (a copy counts once)", file, run_id,
+                         kept[run_id][0])
+            continue
+        kept[run_id] = (file, one)
+    return [one for _, one in kept.values()]
+
+
 def load_side(ref: str, db: Path | None) -> Side:
     """Resolve ``ref`` to results; every problem is a one-line :class:`BenchbedError`."""
     path = Path(ref)
@@ -76,7 +85,7 @@ def load_side(ref: str, db: Path | None) -> Side:
         files = sorted(path.rglob("results.json"))
         if not files:
             raise BenchbedError(f"{path}: no results.json files in this folder")
-        loaded += [_from_results_json(f) for f in files]
+        loaded += _once_per_run(path, files)
     else:
         if db is None or not Path(db).exists():
             raise BenchbedError(f"{ref!r} is neither a file, a folder nor a run in a store (no store at {db})")

@@ -108,9 +108,12 @@ class _ImageReader:
 def _calibration_images(resolution: int, options: TransformOptions, precision: str) -> np.ndarray:
     if not options.calib_data:
         return synthetic_images(options.calibration_images(precision), resolution, seed=options.seed + 1000)
+    from benchbed.core.user_files import regular_file
+
+    regular_file(options.calib_data, "--calib-data")
     try:
         images = np.load(options.calib_data, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:
         raise BenchbedError(f"cannot read --calib-data {options.calib_data}: {exc}") from None
     if images.ndim != 4 or images.shape[1:] != (3, resolution, resolution):
         raise BenchbedError(

@@ -13,6 +13,7 @@ operator or opset it does not implement: the checker passes those, and every cel
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from benchbed.core.errors import BenchbedError, ConfigError
+from benchbed.core.user_files import display_path, shown
 
 #: The parity inputs are a seeded batch of this many; the worker feeds the first (as for generated networks).
 PARITY_BATCH = 3
@@ -65,6 +67,16 @@ class OnnxModel:
         return cls(**data)
 
 
+#: One dimension of an input: far above any image side or batch, far below int64's range.
+MAX_SHAPE_DIM = 1 << 20
+#: One input sample (B7 at 600 px is 4.3 MB) and any one tensor a sample makes (B7's largest is ~100 MB):
+#: bounded so a tiny file cannot make benchbed allocate, or write as a parity reference, gigabytes.
+MAX_SAMPLE_BYTES = int(os.environ.get("BENCHBED_MAX_SAMPLE_BYTES", 256 << 20))
+MAX_TENSOR_BYTES = int(os.environ.get("BENCHBED_MAX_TENSOR_BYTES", 1 << 30))
+#: Files one --onnx folder may hold: each is a set of cells (minutes each); more is a mistake, not a sweep.
+MAX_ONNX_FILES = int(os.environ.get("BENCHBED_MAX_ONNX_FILES", 64))
+
+
 def parse_shapes(text: str | None) -> dict[str, list[int]]:
     """trtexec's ``--shapes input:1x3x224x224[,other:...]`` -> {name: dims}."""
     shapes: dict[str, list[int]] = {}
@@ -74,7 +86,12 @@ def parse_shapes(text: str | None) -> dict[str, list[int]]:
         match = _SHAPES.match(item)
         if not match:
             raise BenchbedError(f"--shapes expects NAME:DxDxD (e.g. input:1x3x224x224), got {item.strip()!r}")
-        shapes[match.group(1).strip()] = [int(d) for d in match.group(2).split("x")]
+        name, dims = match.group(1).strip(), [int(d) for d in match.group(2).split("x")]
+        if name in shapes:
+            raise BenchbedError(f"--shapes names input {shown(name)} twice")
+        if not all(1 <= d <= MAX_SHAPE_DIM for d in dims):
+            raise BenchbedError(f"--shapes {shown(item.strip())}: every dimension must be 1 to {MAX_SHAPE_DIM:,}")
+        shapes[name] = dims
     return shapes
 
 
@@ -97,8 +114,20 @@ def value_dims(value_info) -> list[int | str]:
             value_info.type.tensor_type.shape.dim]
 
 
-def count_graph_cost(model, input_name: str, sample_shape: tuple[int, ...]) -> tuple[int, int]:
-    """(initializer elements, Conv/Gemm/MatMul MACs at batch 1) of an in-memory model."""
+@dataclass(frozen=True)
+class GraphCost:
+    """What the graph costs at batch 1, from onnx's shape inference (0 / empty where it could not tell)."""
+
+    params: int
+    macs: int
+    #: the largest activation or output one sample makes, in bytes (4 per element)
+    largest_tensor_bytes: int = 0
+    #: each graph output's rank, where inference knows it
+    output_ranks: tuple[int, ...] = ()
+
+
+def count_graph_cost(model, input_name: str, sample_shape: tuple[int, ...]) -> GraphCost:
+    """Initializer elements, Conv/Gemm/MatMul MACs, largest tensor and output ranks at batch 1."""
     import onnx
     from onnx import numpy_helper  # noqa: F401  (keeps onnx's helpers importable here)
 
@@ -114,7 +143,7 @@ def count_graph_cost(model, input_name: str, sample_shape: tuple[int, ...]) -> t
     try:
         inferred = onnx.shape_inference.infer_shapes(fixed, data_prop=True)
     except Exception:  # shape inference is a best effort: MACs are then unknown (0), never a crash
-        return params, 0
+        return GraphCost(params, 0)
     shapes: dict[str, list] = {}
     for info in (*inferred.graph.input, *inferred.graph.value_info, *inferred.graph.output):
         shapes[info.name] = value_dims(info)
@@ -145,7 +174,10 @@ def count_graph_cost(model, input_name: str, sample_shape: tuple[int, ...]) -> t
             if a is not None:
                 k = a[-2] if trans_a else a[-1]
                 macs += int(np.prod(out)) * int(k)
-    return params, macs
+    largest = max((int(np.prod(dims, dtype=object)) * 4 for name, dims in shapes.items()
+                   if name not in {t.name for t in model.graph.initializer} and known(name)), default=0)
+    ranks = tuple(len(value_dims(out)) for out in inferred.graph.output if out.type.tensor_type.HasField("shape"))
+    return GraphCost(params, macs, largest, ranks)
 
 
 def inspect_onnx(path: Path, name: str | None = None, shapes: dict[str, list[int]] | None = None) -> OnnxModel:
@@ -205,7 +237,21 @@ def inspect_onnx(path: Path, name: str | None = None, shapes: dict[str, list[int
     if elem not in kinds:
         raise BenchbedError(f"--onnx {path}: input {first.name!r} is {onnx.TensorProto.DataType.Name(elem)}; "
                             "benchbed feeds float32 or float16 inputs")
-    params, macs = count_graph_cost(model, first.name, sample)
+    if not sample:
+        raise BenchbedError(f"--onnx {path}: input {first.name!r} has only a batch axis; benchbed feeds batches of "
+                            "samples with at least one axis each")
+    sample_bytes = int(np.prod(sample, dtype=object)) * 4
+    if sample_bytes > MAX_SAMPLE_BYTES:
+        raise BenchbedError(f"--onnx {path}: one sample of {first.name!r} ({'x'.join(map(str, sample))}) is "
+                            f"{sample_bytes / 2**20:,.0f} MiB, above {MAX_SAMPLE_BYTES / 2**20:,.0f} MiB "
+                            "(BENCHBED_MAX_SAMPLE_BYTES raises it)")
+    cost = count_graph_cost(model, first.name, sample)
+    if cost.largest_tensor_bytes > MAX_TENSOR_BYTES:
+        raise BenchbedError(f"--onnx {path}: one sample makes a {cost.largest_tensor_bytes / 2**20:,.0f} MiB tensor, "
+                            f"above {MAX_TENSOR_BYTES / 2**20:,.0f} MiB (BENCHBED_MAX_TENSOR_BYTES raises it)")
+    if 0 in cost.output_ranks:
+        raise BenchbedError(f"--onnx {path}: an output is a scalar; benchbed compares outputs per sample of a batch")
+    params, macs = cost.params, cost.macs
     batch_dim = dims[0]
     if isinstance(batch_dim, int) and batch_dim > 1:
         raise BenchbedError(f"--onnx {path}: the batch axis of {first.name!r} is fixed at {batch_dim}; benchbed "
@@ -234,6 +280,15 @@ def check_runs(model: OnnxModel) -> None:
         raise ConfigError("onnx", f"{model.path}: onnxruntime cannot run it on the CPU: {_ort_reason(exc)}") from None
 
 
+def check_plain_name(name: str, what: str) -> str:
+    """A network name names folders and table rows: one plain path component, printable, at most 128 long."""
+    if (name in ("", ".", "..") or len(name) > 128 or any(c in name for c in "/\\")
+            or any(not c.isprintable() for c in name)):
+        raise BenchbedError(f"{what} {shown(name)} is not a plain name: use letters, digits, '.', '_' or '-' "
+                            "(no '/', '..', control characters; at most 128 characters)")
+    return name
+
+
 def load_onnx_models(target: str | Path, name: str | None = None, shapes: str | None = None) -> list[OnnxModel]:
     """The models ``--onnx FILE|DIR`` names (a folder: its ``*.onnx`` files, sorted), each checked."""
     target = Path(target)
@@ -241,10 +296,17 @@ def load_onnx_models(target: str | Path, name: str | None = None, shapes: str | 
         files = sorted(target.glob("*.onnx"))
         if not files:
             raise BenchbedError(f"--onnx {target}: the folder holds no .onnx files")
+        if len(files) > MAX_ONNX_FILES:
+            raise BenchbedError(f"--onnx {target}: the folder holds {len(files)} .onnx files, more than "
+                                f"{MAX_ONNX_FILES} (BENCHBED_MAX_ONNX_FILES raises it); name fewer")
         if name is not None and len(files) > 1:
             raise BenchbedError(f"--name names one model; --onnx {target} holds {len(files)}")
     else:
         files = [target]
+    if name is not None:
+        check_plain_name(name, "--name")
+    for file in files:
+        check_plain_name(file.stem, f"--onnx {display_path(file.parent)}: the file name")
     parsed = parse_shapes(shapes)
     models = [inspect_onnx(f, name, parsed) for f in files]
     names = [m.name for m in models]

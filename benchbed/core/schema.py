@@ -26,7 +26,9 @@ LIMIT = 1e15
 Number = Annotated[float, Field(strict=True, ge=-LIMIT, le=LIMIT, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(strict=True, ge=0, le=LIMIT, allow_inf_nan=False)]
 Count = Annotated[int, Field(strict=True, ge=0, le=int(LIMIT))]
-Name = Annotated[str, Field(strict=True, min_length=1)]
+#: Names reach terminals, markdown and HTML: control characters (an ESC sequence that rewrites the screen, a
+#: newline that breaks a table row) are refused here, so no renderer has to remember to escape them.
+Name = Annotated[str, Field(strict=True, min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
 Text = Annotated[str, Field(strict=True)]
 
 

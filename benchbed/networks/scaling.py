@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
 from benchbed.core.errors import ConfigError, UnknownChoiceError
+from benchbed.core.user_files import shown
 
 #: The paper's grid-search result at φ = 1.
 PAPER_ALPHA, PAPER_BETA, PAPER_GAMMA = 1.2, 1.1, 1.15
@@ -281,7 +282,7 @@ def parse_phi_list(text: str, mode: str = "preset") -> list[float]:
     for token in str(text).split(","):
         match = _PHI_TOKEN.match(token)
         if not match:
-            raise ConfigError("phi", f"{text!r}: each item must be {limit} or a range like 0-7")
+            raise ConfigError("phi", f"{shown(text)}: each item must be {limit} or a range like 0-7")
         lo = float(match.group(1))
         hi = float(match.group(2)) if match.group(2) is not None else lo
         if hi < lo:
@@ -292,6 +293,8 @@ def parse_phi_list(text: str, mode: str = "preset") -> list[float]:
         while value <= hi + 1e-9:
             values.add(round(value, 6))
             value += 1.0
+        if len(values) > MAX_PHI_VALUES:  # lists written with commas count too, not only ranges
+            raise ConfigError("phi", f"{shown(text)}: more than {MAX_PHI_VALUES} values")
     for value in values:
         if mode == "preset" and (not float(value).is_integer() or value > MAX_PRESET_PHI):
             raise ConfigError("phi", f"{text!r}: preset mode takes {limit} (got {value:g})")
