@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 import io
 
 import pytest
@@ -202,3 +203,21 @@ def test_output_problems_are_one_line_not_a_traceback(tmp_path):
 def test_careless_values_are_one_line_errors(args, line):
     result = run_cli(*args)
     assert result.returncode == 2 and result.stderr.strip().splitlines() == [line], result.stderr
+
+
+@pytest.mark.parametrize("args,words", [
+    (["sweep", "--phi", ",".join(str(i) for i in range(65)), "--mode", "compound"], "more than 64 values"),
+    (["sweep", "--duration", "1e9"], "at most 3600 seconds"),
+    (["sweep", "--paired-budget", "1e12"], "--paired-budget"),
+    (["sweep", "--max-batch", "1000000000"], "must be 1 to 4096"),
+    (["sweep", "--threads", "100000"], "4 per core"),
+    (["abtest", "--base-python", sys.executable, "--budget", "1e12"], "at most 3600 per comparison"),
+    (["search", "--objective", "latency", "--step", "0.02", "--tolerance", "10"], "candidates are within"),
+], ids=["phi-commas", "duration", "paired-budget", "max-batch", "threads", "abtest-budget", "search-candidates"])
+def test_unbounded_work_is_refused_before_it_starts(tmp_path, args, words):
+    """#27 items 27, 30-32 and 42: each bound is one line and exit 2, decided before anything runs."""
+    done = run_cli(*args, "--db", str(tmp_path / "db.sqlite"), "--models", str(tmp_path / "m"), timeout=120) \
+        if args[0] == "sweep" else run_cli(*args, timeout=120)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2 and len(lines) == 1 and words in lines[0], done.stderr
+    assert not (tmp_path / "db.sqlite").exists() and not (tmp_path / "m").exists()

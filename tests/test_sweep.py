@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -157,7 +158,12 @@ def test_corrupt_or_unwritable_database(tmp_path):
     assert missing.returncode == 2 and "no results store" in missing.stderr
 
 
-def test_ctrl_c_keeps_finished_cells_and_marks_the_run_interrupted(tmp_path):
+@pytest.mark.parametrize("signum,code,word", [(signal.SIGINT, 130, "interrupted"),
+                                             (signal.SIGTERM, 143, "terminated (SIGTERM)")], ids=["sigint", "sigterm"])
+def test_ctrl_c_or_sigterm_keeps_finished_cells_and_marks_the_run_interrupted(tmp_path, signum, code, word):
+    """SIGTERM is what ``timeout`` and a CI cancel send: handled as Ctrl-C is (#27 item 45)."""
+    import tempfile
+
     args = ["sweep", "--phi", "0-3", *TINY_ARGS, "--quick", "--duration", "1.0", "--iterations", "5",
             "--scenario", "single-stream", *_paths(tmp_path)]
     db = tmp_path / "r" / "bb.sqlite"
@@ -169,16 +175,29 @@ def test_ctrl_c_keeps_finished_cells_and_marks_the_run_interrupted(tmp_path):
     deadline = time.time() + 240
     while time.time() < deadline and not _rows_so_far(db):
         time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert "interrupted" in err and "--resume" in err and "Traceback" not in err
+    assert proc.returncode == code, err
+    assert word in err and "--resume" in err and "Traceback" not in err
     kept = _rows(db)
     assert 1 <= len(kept) < 4
     with sqlite3.connect(db) as con:
         assert con.execute("SELECT status FROM runs").fetchone()[0] == "interrupted"
     results_json = json.loads(next((tmp_path / "r").glob("*/results.json")).read_text())
     assert len(results_json["results"]) == len(kept)
+    assert not list(Path(tempfile.gettempdir()).glob(f"benchbed-cell-{proc.pid}-*"))  # its cell folder is gone
+
+
+def test_a_cell_folder_left_by_a_killed_sweep_is_removed_by_the_next(tmp_path):
+    from benchbed.launchers.process import remove_stale_cell_folders
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale, live = tmp_path / f"benchbed-cell-{dead.stdout.strip()}-abc", tmp_path / f"benchbed-cell-{os.getpid()}-x"
+    for folder in (stale, live):
+        folder.mkdir()
+        (folder / "job.json").write_text("{}")
+    assert remove_stale_cell_folders(str(tmp_path)) == [stale]
+    assert not stale.exists() and live.exists()
 
 
 def test_one_process_owns_a_run_at_a_time(tmp_path):

@@ -32,6 +32,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from benchbed.core.errors import ConfigError
+from benchbed.measure.timing import MAX_CELL_SECONDS
 from benchbed.measure.paired import STATISTICS, Burst, Decision, decide, look_confidence, look_rounds, round_value
 
 QUIET_PAUSE = 1.0  # seconds to wait after a contended round before the next
@@ -53,8 +54,9 @@ class InterleaveSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.budget_seconds) and self.budget_seconds > 0):
-            raise ConfigError("budget_seconds", f"must be a finite number of seconds > 0, got {self.budget_seconds:g}")
+        if not (math.isfinite(self.budget_seconds) and 0 < self.budget_seconds <= MAX_CELL_SECONDS):
+            raise ConfigError("budget_seconds", f"must be a finite number of seconds > 0 and at most "
+                              f"{MAX_CELL_SECONDS:g} per comparison, got {self.budget_seconds:g}")
         if not 0 < self.min_effect < 1:
             raise ConfigError("min_effect", f"must be a fraction in (0, 1), got {self.min_effect:g}")
         if not (math.isfinite(self.burst_seconds) and 0 < self.burst_seconds <= 10):

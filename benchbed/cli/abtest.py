@@ -13,6 +13,17 @@ from benchbed.cli.app import app, say
 from benchbed.cli.compare import COMPARE_FORMATS, FailOnOpt, emit_comparison, fail_on_verdicts
 from benchbed.cli.options import CompareFormat, choose_format
 from benchbed.core.errors import ConfigError
+from benchbed.core.files import check_writable_file
+
+
+#: Sweep options abtest does not apply (each side's workers run locally, nothing is stored): refused, not ignored.
+SWEEP_ARGS_NOT_APPLIED = {
+    "--executor": "does not apply to abtest: both sides run in resident workers on this machine",
+    "--db": "does not apply to abtest: nothing is stored (use --output for the verdicts)",
+    "--reports": "does not apply to abtest: it writes no report folder (use --output)",
+    "--resume": "does not apply to abtest: each abtest measures both sides afresh",
+    "--run-id": "does not apply to abtest: nothing is stored, so there is no run to name",
+}
 
 
 @app.command()
@@ -52,6 +63,11 @@ def abtest(
         words = shlex.split(sweep_args)
     except ValueError as exc:  # shlex: "No closing quotation", "No escaped character"
         raise ConfigError("sweep_args", f"{sweep_args!r} cannot be split into arguments: {exc}") from None
+    ignored = sorted({word.split("=", 1)[0] for word in words} & set(SWEEP_ARGS_NOT_APPLIED))
+    if ignored:
+        raise ConfigError("sweep_args", f"{ignored[0]} {SWEEP_ARGS_NOT_APPLIED[ignored[0]]}")
+    if output is not None:  # checked now, not after the whole measurement
+        check_writable_file(output, "--output")
     test = ABTest(base_python, current_python or Path(sys.executable), settings, work)
     config = parse_sweep_args(words)
     quiet = output_format == "json"

@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 import errno
 import os
+import signal
 import sys
+import threading
 
 import typer
 from rich.console import Console
 from typer import _click as click  # typer >= 0.24 vendors click; its exceptions live here
 
 from benchbed.cli.flags import describe
-from benchbed.core.errors import BenchbedError, ConfigError
+from benchbed.core.errors import BenchbedError, ConfigError, Terminated, raise_terminated
 
 app = typer.Typer(
     name="benchbed",
@@ -83,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = argv if argv is not None else sys.argv[1:]
     command = typer.main.get_command(app)
     debug = os.environ.get("BENCHBED_DEBUG") == "1"
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, raise_terminated)  # as Ctrl-C: results kept, run marked, workers stopped
     try:
         result = command.main(args=argv, prog_name="benchbed", standalone_mode=False)
         return int(result or 0)
@@ -99,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         _error(exc.format_message())
         return exc.exit_code if exc.exit_code else 2
+    except Terminated:
+        err_console.print("benchbed: terminated (SIGTERM); finished results are kept", markup=False)
+        return Terminated.exit_code
     except (KeyboardInterrupt, typer.Abort):
         err_console.print("benchbed: interrupted", markup=False)
         return 130

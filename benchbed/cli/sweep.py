@@ -42,9 +42,10 @@ def _measure(config: SweepConfig, options: RunOptions, quiet: bool) -> tuple[dic
             with nullcontext(None) if quiet else RichSweepUI(err_console) as ui:
                 return session.run(ui)
     except SweepInterrupted as stop:
-        say(f"benchbed: interrupted; {stop.kept} finished cells kept in {stop.db}. Resume with the same command "
+        how = "terminated (SIGTERM)" if stop.exit_code == 143 else "interrupted"
+        say(f"benchbed: {how}; {stop.kept} finished cells kept in {stop.db}. Resume with the same command "
             "plus --resume")
-        raise typer.Exit(130) from None
+        raise typer.Exit(stop.exit_code) from None
 
 
 def _paired(db, run_id: str) -> list[dict]:

@@ -59,3 +59,14 @@ class UnknownChoiceError(ConfigError):
 
     def message(self, name: Callable[[str], str] | None = None) -> str:
         return f"unknown {(name or (lambda field: self.what))(self.field)} {self.problem}"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what ``timeout``, a CI cancel and ``kill`` send), handled as Ctrl-C is: every finished result is
+    kept, the run is marked interrupted, workers and temporary folders are cleaned up; exit 143 (128 + 15)."""
+
+    exit_code = 143
+
+
+def raise_terminated(signum: int, frame: object) -> None:  # a signal handler's signature
+    raise Terminated()

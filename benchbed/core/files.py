@@ -77,3 +77,15 @@ def path_inside(folder: str | os.PathLike, *parts: str) -> Path:
     if not path.resolve().is_relative_to(base.resolve()):
         raise BenchbedError(f"refusing to write {path}: it is outside {base}")
     return path
+
+
+def check_writable_file(path: str | os.PathLike, flag: str) -> Path:
+    """``path`` can be written (its folder exists or can be made and takes files; it is not a folder), checked
+    before any work whose answer it is to hold: one line naming ``flag`` otherwise."""
+    path = Path(path)
+    if path.is_dir():
+        raise UnwritableFolderError(f"cannot write to {flag} {path}: it is a folder; name a file")
+    ensure_writable_dir(path.parent if str(path.parent) else Path("."), flag)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UnwritableFolderError(f"cannot write to {flag} {path}: permission denied")
+    return path

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ctypes
 import json
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,13 +37,47 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         pass
 
 
+#: A cell's job and result files live in ``<tmp>/benchbed-cell-<sweep pid>-<random>``: removed when the cell
+#: ends (Ctrl-C and SIGTERM included); one left by a sweep killed with SIGKILL is removed by the next cell
+#: of any sweep, once its pid no longer runs.
+CELL_FOLDER_PREFIX = "benchbed-cell-"
+
+
+def remove_stale_cell_folders(folder: str | None = None) -> list[Path]:
+    """Remove cell folders whose sweep process is gone; the ones removed."""
+    removed = []
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{CELL_FOLDER_PREFIX}*-*"):
+        pid = path.name[len(CELL_FOLDER_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)) or not path.is_dir() or path.is_symlink():
+            continue
+        try:
+            if path.stat().st_uid != os.getuid():
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def run_cell(job: Job, timeout: float, on_phase: Callable[[str], None] = lambda p: None,
              worker: Sequence[str] = WORKER_COMMAND) -> dict:
     """Measure ``job`` in a spawned worker and return its result document (a failure document on any fault);
     a measured cell's document carries the speed index read around it (``speed_index.bracket``)."""
     on_phase("speed index")
     speed = reading()
-    with tempfile.TemporaryDirectory(prefix="benchbed-cell-") as tmp:
+    remove_stale_cell_folders()
+    with tempfile.TemporaryDirectory(prefix=f"{CELL_FOLDER_PREFIX}{os.getpid()}-") as tmp:
         job_path, result_path = Path(tmp) / "job.json", Path(tmp) / "result.json"
         job_path.write_text(json.dumps(job.to_json()))
         proc = subprocess.Popen([*worker, str(job_path), str(result_path)], stdout=subprocess.PIPE,

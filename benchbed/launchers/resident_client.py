@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import queue
+import signal
 import subprocess
 import sys
 import tempfile
@@ -15,9 +17,16 @@ from pathlib import Path
 
 from benchbed.core.errors import BenchbedError
 from benchbed.measure.paired import Burst
+from benchbed.core.user_files import shown
 from benchbed.launchers.process import _die_with_parent
+from benchbed.launchers.resident import PROTOCOL
 
 START_TIMEOUT = 120.0  # importing torch/onnxruntime on a cold, busy machine
+#: One reply line at most: a burst's samples are a few hundred kB; a BASE that prints without end is no worker.
+MAX_REPLY_CHARS = 64 << 20
+
+
+_TOO_LONG = object()  # the pump's word for a reply line over MAX_REPLY_CHARS
 
 
 class ResidentError(BenchbedError):
@@ -51,11 +60,20 @@ class ResidentWorker:
         """The worker's greeting: protocol, benchbed version, Python, pid."""
         if self._hello is None:
             self._hello = {}  # a failed greeting raises below; it is not awaited twice
-            self._hello = self._receive("hello", START_TIMEOUT)
+            hello = self._receive("hello", START_TIMEOUT)
+            if hello.get("protocol") != PROTOCOL or not isinstance(hello.get("benchbed"), str):
+                self.close()
+                raise ResidentError(f"{self.label} did not answer benchbed's protocol (expected protocol {PROTOCOL} "
+                                    f"with a version, got {shown(hello, 120)})")
+            self._hello = hello
         return self._hello
 
     def _pump(self) -> None:
-        for line in self._proc.stdout:
+        while line := self._proc.stdout.readline(MAX_REPLY_CHARS + 1):
+            if len(line) > MAX_REPLY_CHARS:  # an endless line must not fill memory: the worker is done
+                self._replies.put(_TOO_LONG)
+                self._kill()
+                return
             self._replies.put(line)
         self._replies.put(None)  # end of stream: the process exited
 
@@ -85,7 +103,17 @@ class ResidentWorker:
         if line is None:
             self._proc.wait()
             raise ResidentError(f"{self.label} exited (code {self._proc.returncode}): {self.stderr_tail()}")
-        reply = json.loads(line)
+        if line is _TOO_LONG:
+            raise ResidentError(f"{self.label} did not answer benchbed's protocol (a reply line longer than "
+                                f"{MAX_REPLY_CHARS:,} characters)")
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            self.close()
+            raise ResidentError(f"{self.label} did not answer benchbed's protocol (got {shown(line.strip())})") from None
+        if not isinstance(reply, dict):
+            self.close()
+            raise ResidentError(f"{self.label} did not answer benchbed's protocol (got {shown(reply)})")
         if "error" in reply:
             raise ResidentError(f"{self.label}: {reply['error']}")
         return reply
@@ -97,9 +125,20 @@ class ResidentWorker:
                 self._proc.stdin.flush()
                 self._proc.wait(timeout=10)
             except (BrokenPipeError, ValueError, subprocess.TimeoutExpired):
-                self._proc.kill()
-                self._proc.wait()
+                self._kill()
+        self._kill_group()  # what the worker started (a BASE's own children) goes with it
         self._stderr.close()
+
+    def _kill(self) -> None:
+        self._kill_group()
+        with contextlib.suppress(OSError):
+            self._proc.kill()
+        self._proc.wait()
+
+    def _kill_group(self) -> None:
+        """The worker leads its own session (``start_new_session``): its pid is its process group's id."""
+        with contextlib.suppress(OSError):
+            os.killpg(self._proc.pid, signal.SIGKILL)
 
     def __enter__(self) -> "ResidentWorker":
         return self

@@ -15,6 +15,10 @@ from typing import Callable
 from benchbed.core.errors import BenchbedError, ConfigError
 
 
+#: One cell measures for at most an hour: far above the strict profile's 600 s cap, far below a typo's years.
+MAX_CELL_SECONDS = 3600.0
+
+
 @dataclass(frozen=True)
 class TimingProfile:
     name: str
@@ -32,6 +36,8 @@ class TimingProfile:
                 raise ConfigError(label, f"must be >= 0 seconds, got {value}")
             if not math.isfinite(value):  # an endless warm-up or cap would hold a worker until its timeout
                 raise ConfigError(label, f"must be a finite number of seconds, got {value}")
+            if value > MAX_CELL_SECONDS:  # 1e9 s was accepted, a cap that rises to years
+                raise ConfigError(label, f"must be at most {MAX_CELL_SECONDS:g} seconds per cell, got {value:g}")
         if self.warmup_seconds > self.max_seconds:
             raise ConfigError("warmup_seconds", f"({self.warmup_seconds:g}) must not exceed {{max_seconds}} "
                               f"({self.max_seconds:g}): the warm-up would be cut short by the cap", ("max_seconds",))

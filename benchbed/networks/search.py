@@ -23,6 +23,10 @@ Objective = Callable[[NetworkSpec], float]
 
 #: Values per coefficient at most: the grid has this cubed candidates, each a network spec to cost.
 MAX_GRID_POINTS = 60
+#: Candidates an objective that measures (a worker, an export and a timed cell each) takes at most, and one
+#: that only costs a spec (milliseconds each).
+MAX_MEASURED_CANDIDATES = 200
+MAX_COSTED_CANDIDATES = 250_000
 
 
 def flops_objective(target: float = 2.0) -> Objective:
@@ -60,6 +64,7 @@ def latency_objective(backend: str = "onnxruntime", models_dir: str = "models", 
             raise BenchbedError(f"latency objective: measuring {spec.name} failed: {result.get('error')}")
         return float(result["stats"]["p50_ms"])
 
+    score.measures = True  # type: ignore[attr-defined]  (grid_search bounds how many it takes)
     return score
 
 
@@ -116,12 +121,14 @@ def grid_search(
         raise ConfigError("step", f"{step:g} makes more than {MAX_GRID_POINTS} values per coefficient between "
                           f"{low:g} and {high:g}; use a larger step or a smaller range")
     values = _grid(low, high, step)
+    chosen = [(alpha, beta, gamma, flops_ratio(alpha, beta, gamma)) for alpha in values for beta in values
+              for gamma in values if abs(flops_ratio(alpha, beta, gamma) - target) <= tolerance]
+    limit = MAX_MEASURED_CANDIDATES if getattr(objective, "measures", False) else MAX_COSTED_CANDIDATES
+    if len(chosen) > limit:  # counted before the first is costed: each measured one is a worker and seconds
+        raise ConfigError("tolerance", f"{len(chosen):,} candidates are within {tolerance:g} of {target:g}, more than "
+                          f"{limit:,} this objective takes; use a smaller --tolerance or a larger --step")
     found = []
-    for alpha in values:
-        for beta in values:
-            for gamma in values:
-                product = flops_ratio(alpha, beta, gamma)
-                if abs(product - target) <= tolerance:
-                    spec = build_spec(compound(1.0, alpha, beta, gamma).with_overrides(**(overrides or {})), base)
-                    found.append(Candidate(alpha, beta, gamma, product, float(objective(spec))))
+    for alpha, beta, gamma, product in chosen:
+        spec = build_spec(compound(1.0, alpha, beta, gamma).with_overrides(**(overrides or {})), base)
+        found.append(Candidate(alpha, beta, gamma, product, float(objective(spec))))
     return sorted(found, key=lambda c: (c.score, c.alpha, c.beta, c.gamma))

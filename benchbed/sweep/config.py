@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, field
 
 from benchbed.core.errors import ConfigError
 from benchbed.core.files import sha256_json
 from benchbed.measure.contention import MAX_FOREIGN_CPU, default_limit
-from benchbed.measure.timing import TimingProfile
+from benchbed.measure.timing import MAX_CELL_SECONDS, TimingProfile
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,15 @@ def check_user_onnx(precisions: list[str], backends: list[str], models: list[dic
             check_precision(OnnxModel.from_dict(doc), precision)
 
 
+#: Offline batches double up to this: B7 at 4096 images is 4.4 GB of input alone.
+MAX_BATCH = 4096
+
+
+def max_threads() -> int:
+    """Intra-op threads accepted: 4 per logical core (100,000 on 2 cores crashed onnxruntime)."""
+    return 4 * (os.cpu_count() or 1)
+
+
 def validate_config(config: SweepConfig) -> None:
     """Every check a sweep needs before its first cell; each failure names the config field (ConfigError)."""
     from benchbed.scenarios import get_scenario
@@ -116,10 +126,10 @@ def validate_config(config: SweepConfig) -> None:
     if config.onnx:
         check_user_onnx(config.precisions, config.backends, config.onnx)
     scenarios = [get_scenario(name) for name in config.scenarios]
-    if config.max_batch < 1:
-        raise ConfigError("max_batch", f"must be >= 1, got {config.max_batch}")
-    if config.threads is not None and config.threads < 1:
-        raise ConfigError("threads", f"must be >= 1, got {config.threads}")
+    if not 1 <= config.max_batch <= MAX_BATCH:
+        raise ConfigError("max_batch", f"must be 1 to {MAX_BATCH}, got {config.max_batch}")
+    if config.threads is not None and not 1 <= config.threads <= max_threads():
+        raise ConfigError("threads", f"must be 1 to {max_threads()} (4 per core of this machine), got {config.threads}")
     if config.cell_timeout is not None and not (math.isfinite(config.cell_timeout) and config.cell_timeout > 0):
         raise ConfigError("cell_timeout", f"must be > 0 seconds, got {config.cell_timeout}")
     if config.sla_ms is not None and not (math.isfinite(config.sla_ms) and config.sla_ms > 0):
@@ -128,7 +138,7 @@ def validate_config(config: SweepConfig) -> None:
         raise ConfigError("sla_percentile", f"must be in [50, 100), got {config.sla_percentile:g}")
     if not (math.isfinite(config.max_qps) and config.max_qps > 0):
         raise ConfigError("max_qps", f"must be a finite number > 0, got {config.max_qps:g}")
-    if not (math.isfinite(config.paired_seconds) and config.paired_seconds >= 0):
+    if not (math.isfinite(config.paired_seconds) and 0 <= config.paired_seconds <= MAX_CELL_SECONDS):
         raise ConfigError("paired_seconds", f"must be a finite number of seconds >= 0 (0: off), got "
                                             f"{config.paired_seconds:g}")
     if not 0 < config.paired_min_effect < 1:

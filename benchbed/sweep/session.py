@@ -93,9 +93,10 @@ class SweepInterrupted(BenchbedError):
 
     exit_code = 130
 
-    def __init__(self, run_id: str, kept: int, db: Path) -> None:
-        self.run_id, self.kept, self.db = run_id, kept, db
-        super().__init__(f"interrupted; {kept} finished cells of run {run_id} kept in {db}")
+    def __init__(self, run_id: str, kept: int, db: Path, exit_code: int = 130) -> None:
+        self.run_id, self.kept, self.db, self.exit_code = run_id, kept, db, exit_code
+        how = "terminated (SIGTERM)" if exit_code == 143 else "interrupted"
+        super().__init__(f"{how}; {kept} finished cells of run {run_id} kept in {db}")
 
 
 class SweepSession:
@@ -131,8 +132,9 @@ class SweepSession:
             executor = EXECUTORS[self.options.executor](self.config, self.options)
             results = run_sweep(self.config, self.store, self.run_id, executor=executor,
                                 **({} if ui is None else {"ui": ui}))
-        except KeyboardInterrupt:
-            raise SweepInterrupted(self.run_id, len(self.store.results(self.run_id)), self.options.db) from None
+        except KeyboardInterrupt as stop:
+            raise SweepInterrupted(self.run_id, len(self.store.results(self.run_id)), self.options.db,
+                                   getattr(stop, "exit_code", 130)) from None
         return self.store.run(self.run_id), results
 
 
