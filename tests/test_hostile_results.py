@@ -84,3 +84,50 @@ def test_a_damaged_paired_list_is_a_one_line_error_for_report(tmp_path):
     out = run_cli("report", str(path), "--reports", str(tmp_path))
     assert out.returncode == 2 and "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
     assert "paired entry 1 lacks scenario" in out.stderr
+
+
+@pytest.mark.parametrize("name", ["b0\x1b[2J\x1b[31mowned", "b0\nfake | row", "b0\x07"], ids=["esc", "newline", "bel"])
+def test_control_characters_in_a_name_are_refused_by_the_schema(tmp_path, name):
+    """#27 item 2: an ESC sequence from a copied results.json never reaches the terminal or report.md."""
+    damaged = _write(tmp_path / "esc.json", _mutate(_docs(), 0, "cell.network", name))
+    for command in (["compare", str(damaged), str(damaged)], ["report", str(damaged), "--reports", str(tmp_path)]):
+        out = run_cli(*command)
+        assert out.returncode == 2 and "result 1 cell network" in out.stderr, out.stderr
+        assert "\x1b" not in out.stdout + out.stderr and "\x07" not in out.stdout + out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1
+    assert not list(tmp_path.rglob("report.md"))
+
+
+def test_another_programs_sqlite_database_is_left_as_it_is(tmp_path):
+    """#27 item 41: benchbed once added its tables and WAL mode to any SQLite file named by --db."""
+    import sqlite3
+
+    from conftest import TINY_ARGS
+
+    foreign = tmp_path / "app.sqlite"
+    with sqlite3.connect(foreign) as con:
+        con.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+    before = foreign.read_bytes()
+    out = run_cli("sweep", "--phi", "0", *TINY_ARGS, "--quick", "--db", str(foreign), "--models", str(tmp_path / "m"),
+                  "--reports", str(tmp_path / "r"))
+    assert out.returncode == 2 and "another program's SQLite database (tables: customers)" in out.stderr, out.stderr
+    assert foreign.read_bytes() == before and not (tmp_path / "app.sqlite-wal").exists()
+
+
+def test_a_store_that_cannot_be_written_is_read_read_only(tmp_path, monkeypatch):
+    """#27 item 10: on a read-only filesystem the store is read, never called unusable."""
+    from benchbed.core.errors import BenchbedError
+    from benchbed.sweep import store as store_module
+
+    db = tmp_path / "bb.sqlite"
+    writable = store_module.Store(db)
+    run_id = writable.create_run({"phi": [0]}, "sha", ENV)
+    writable.close()
+    monkeypatch.setattr(store_module, "_writable", lambda path: False)
+    read_only = store_module.Store(db)
+    try:
+        assert read_only.read_only and read_only.run(run_id)["run_id"] == run_id
+        with pytest.raises(BenchbedError, match="is read-only here .* reading it works"):
+            read_only.create_run({"phi": [1]}, "sha", ENV)
+    finally:
+        read_only.close()

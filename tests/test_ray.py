@@ -60,7 +60,16 @@ def _listening_beyond_loopback() -> list[str]:
     return found
 
 
+def _ray_session_folders() -> set[str]:
+    import tempfile
+
+    temp = Path(tempfile.gettempdir())
+    return {str(p) for p in [*temp.glob("benchbed-ray-*"), *temp.glob("ray/session_*")]}
+
+
 def test_local_ray_cluster_sweep(tmp_path):
+    """Loopback only; Ray's session folder is private and removed, and no token is left in the home (#27 46)."""
+    folders_before = _ray_session_folders()
     proc = subprocess.Popen([sys.executable, "-m", "benchbed.cli", "sweep", "--executor", "ray", "--phi", "0,1",
                              *TINY_ARGS, "--quick", "--duration", "2", "--iterations", "5", "--scenario",
                              "single-stream", *_paths(tmp_path), "--format", "json"], cwd=ROOT,
@@ -80,6 +89,8 @@ def test_local_ray_cluster_sweep(tmp_path):
     assert len(docs) == 2 and all(d["status"] == "ok" and d["validity"]["status"] == "VALID" for d in docs)
     assert all(d["environment"]["fingerprint"] for d in docs)  # each node's fingerprint is kept
     assert json.loads(result.stdout)["status"] == "complete"
+    assert _ray_session_folders() <= folders_before  # nothing of the cluster's is left in the temp dir
+    assert not (Path(os.environ["HOME"]) / ".ray").exists()  # the token was given, never written
 
 
 @pytest.fixture

@@ -89,6 +89,27 @@ def test_throughput_interval_contains_the_runs_throughput():
     assert low < 8 * len(samples) * 1e3 / sum(samples) < high
 
 
+def test_throughput_interval_holds_its_figure_on_uneven_blocks_and_covers_the_true_rate():
+    """#27 item 9: the figure is all images over all time; a median-of-block-rates interval could miss it."""
+    rng = np.random.default_rng(11)
+    misses_before, hits = 0, 0
+    for trial in range(200):
+        # blocks of mixed speed with a skewed tail: the harmonic and the median of block rates part ways
+        samples = list(np.concatenate([rng.lognormal(np.log(4.0), 0.05, 80), rng.lognormal(np.log(9.0), 0.6, 20)]))
+        rng.shuffle(samples)
+        figure = 8 * len(samples) * 1e3 / sum(samples)
+        low, high = throughput_interval(samples, batch=8)
+        assert low <= figure <= high
+        from benchbed.measure.stats import time_blocks
+
+        rates = sorted(8 * len(c) * 1e3 / c.sum() for c in time_blocks(samples, 10))
+        misses_before += not rates[1] <= figure <= rates[-2]  # the old order-statistic interval (k = 2 of 10)
+        true_rate = 8e3 / (0.8 * 4.0 * np.exp(0.05 ** 2 / 2) + 0.2 * 9.0 * np.exp(0.6 ** 2 / 2))
+        hits += low <= true_rate <= high
+    assert misses_before > 0  # the case this interval is for
+    assert hits / 200 >= 0.88  # near its 95 % on iid blocks (t over 10 blocks)
+
+
 def test_no_interval_beside_a_figure_the_samples_did_not_make():
     from benchbed.analysis.points import p50_interval, throughput_ips_interval
 

@@ -366,3 +366,21 @@ def test_a_folder_of_too_many_onnx_files_is_refused(tmp_path, monkeypatch):
         _vector_model(tmp_path / f"v{index}.onnx")
     with pytest.raises(BenchbedError, match="holds 3 .onnx files, more than 2"):
         user_onnx.load_onnx_models(tmp_path)
+
+
+def test_onnxruntime_logs_nothing_of_its_own_before_benchbeds_one_line(tmp_path):
+    """#27 item 44: onnxruntime's own ANSI-coloured kernel error line came before benchbed's."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [1, 5])
+    graph = helper.make_graph([helper.make_node("Reshape", ["x", "shape"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])], [shape])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8),
+              str(tmp_path / "reshape.onnx"))
+    result = _sweep(tmp_path, "--onnx", str(tmp_path / "reshape.onnx"), "--backend", "onnxruntime")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [line for line in result.stderr.strip().splitlines()
+                                                   if line.startswith("benchbed: error:")] != []
+    assert "\x1b" not in result.stderr

@@ -17,6 +17,9 @@ def cpu_predictor(path: Path, threads: int | None = None) -> Callable[[np.ndarra
     import onnxruntime as ort
 
     options = ort.SessionOptions()
+    # onnxruntime logs a failing kernel itself (an ANSI-coloured line on stderr) and then raises the same
+    # message: benchbed reports the exception in its one line, so the session's own log keeps to fatal errors
+    options.log_severity_level = 4
     if threads:
         options.intra_op_num_threads = threads
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
+import shutil
+import tempfile
 from typing import Any
 
 from benchbed.backends import backend_device
@@ -34,6 +37,20 @@ LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 #: over real addresses.
 LOCAL_CLUSTER_ENV = {name: "http://127.0.0.1:9" for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")} | {
     name: "127.0.0.1,localhost,::1" for name in ("no_proxy", "NO_PROXY", "no_grpc_proxy")}
+
+
+def private_session_dir() -> str:
+    """Ray's session folder for benchbed's own local cluster, and the token that cluster authenticates with.
+
+    Ray makes its folder world-writable under the system temp dir and, for a new local cluster, writes a
+    fresh token to ``~/.ray/auth_token``, and both outlive the sweep. Here the folder is a private one
+    (0700, short enough for Ray's Unix socket paths) removed by :meth:`RayExecutor.close`, and the token a
+    random one given in ``RAY_AUTH_TOKEN`` (read by Ray's token loader before it would write one): token
+    authentication stays on, and nothing is left in the user's home.
+    """
+    if not os.environ.get("RAY_AUTH_TOKEN") and not os.environ.get("RAY_AUTH_TOKEN_PATH"):
+        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+    return tempfile.mkdtemp(prefix="benchbed-ray-")
 
 
 def _remote_cell(job_json: dict, timeout: float) -> dict:
@@ -93,6 +110,7 @@ class RayExecutor:
         except ImportError:
             raise BenchbedError("--executor ray needs Ray: pip install 'benchbed[ray]'") from None
         self.ray = ray
+        self._session_dir: str | None = None
         self.timeout = timeout
         self.hardware = hardware or []
         self.retries = retries
@@ -104,9 +122,10 @@ class RayExecutor:
                     loopback = {"_node_ip_address": "127.0.0.1"} if host in ("127.0.0.1", "localhost") else {}
                     ray.init(address=address, log_to_driver=False, **loopback)
                 else:  # a private local cluster, bound to the loopback address only
+                    self._session_dir = private_session_dir()
                     with _environment(LOCAL_CLUSTER_ENV):  # inherited by the cluster's processes only
                         ray.init(num_cpus=local_cpus, resources={CPU_NODE_RESOURCE: 1}, include_dashboard=False,
-                                 _node_ip_address="127.0.0.1", log_to_driver=False)
+                                 _node_ip_address="127.0.0.1", log_to_driver=False, _temp_dir=self._session_dir)
             except Exception as exc:  # ConnectionError, RuntimeError ... from ray.init
                 raise BenchbedError(f"cannot start or reach the Ray cluster {address or '(local)'}: "
                                     f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
@@ -169,3 +188,6 @@ class RayExecutor:
         self._pending.clear()
         if self._owns_ray:
             self.ray.shutdown()
+        if self._session_dir:
+            shutil.rmtree(self._session_dir, ignore_errors=True)
+            self._session_dir = None

@@ -1,4 +1,4 @@
-"""How sure a cell's p50 (and throughput) is: a distribution-free interval over the run's time blocks.
+"""How sure a cell's p50 (and throughput) is: intervals over the run's time blocks.
 
 Why blocks: samples within a run are autocorrelated (thermal state, caches, a neighbour's burst), so
 order statistics of the raw samples give intervals far too narrow to be believed. Each time block's
@@ -59,17 +59,37 @@ def median_interval(samples_ms: list[float], confidence: float = 0.95,
     return median_of_values_interval(block_medians(samples_ms, blocks), confidence)
 
 
+#: Fewer time blocks than this give no interval (as the median's needs 6 at 95 %): "n/a", not a guess.
+MIN_RATE_BLOCKS = 6
+
+
 def throughput_interval(samples_ms: list[float], batch: int, confidence: float = 0.95,
                         blocks: int = BLOCKS_PER_RUN) -> Interval | None:
-    """The interval of a run's throughput (images/s), over its time blocks' own throughput.
+    """The interval of a run's throughput (images/s), for the very figure the run reports.
 
-    Each block's throughput is batch × iterations / its summed latency, as the run's own figure is.
+    The figure is a ratio, all images over all time (batch × iterations / summed latency), not a median,
+    so its interval is the ratio estimator's over the time blocks: the time per iteration r = T / N has the
+    standard error sqrt(Σ (t_i − r·n_i)² / (k (k−1) n̄²)) over k blocks of n_i iterations taking t_i, and
+    Student's t with k − 1 degrees of freedom gives the interval of r; inverted, it is the throughput's.
+    It always contains the figure (a median-of-blocks interval did not, on 2 of 121 cells).
     """
-    if len(samples_ms) == 0:
+    from scipy import stats as scipy_stats
+
+    chunks = [chunk for chunk in time_blocks(samples_ms, blocks) if len(chunk)] if len(samples_ms) else []
+    if len(chunks) < MIN_RATE_BLOCKS:
         return None
-    rates = [batch * len(chunk) * 1e3 / float(chunk.sum()) for chunk in time_blocks(samples_ms, blocks)
-             if len(chunk) and chunk.sum() > 0]
-    return median_of_values_interval(rates, confidence)
+    counts = np.array([len(chunk) for chunk in chunks], dtype=float)
+    times = np.array([float(chunk.sum()) for chunk in chunks])
+    per_iteration = times.sum() / counts.sum()
+    if not per_iteration > 0:
+        return None
+    k = len(chunks)
+    spread = math.sqrt(float(np.sum((times - per_iteration * counts) ** 2)) / (k * (k - 1) * counts.mean() ** 2))
+    half = float(scipy_stats.t.ppf(0.5 + confidence / 2, k - 1)) * spread
+    low_time, high_time = per_iteration - half, per_iteration + half
+    if not low_time > 0:  # blocks so uneven that no upper bound exists: "n/a", never an infinite one
+        return None
+    return (batch * 1e3 / high_time, batch * 1e3 / low_time)
 
 
 def overlap(a: Interval, b: Interval) -> bool:

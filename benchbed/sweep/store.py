@@ -45,16 +45,27 @@ CREATE TABLE IF NOT EXISTS paired (
 """
 
 
+def _writable(path: Path) -> bool:
+    """The store and its folder can be written (SQLite's WAL needs files beside it) on a filesystem that
+    takes writes (``os.access`` says no on a read-only mount, even to root)."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
 class Store:
     """A benchbed SQLite database; opening checks it really is one."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.read_only = False
         if self.path.parent.exists() and not self.path.parent.is_dir():
             raise BenchbedError(f"cannot create --db {self.path}: {self.path.parent} is a file, not a folder")
+        if self.path.exists() and not _writable(self.path):
+            self._open_read_only()
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(self.path), timeout=30)
+            self._refuse_foreign()
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             with self._db:
@@ -70,12 +81,44 @@ class Store:
         except OSError as exc:
             raise BenchbedError(f"cannot open --db {self.path}: {exc.strerror or exc}") from None
 
+    def _refuse_foreign(self) -> None:
+        """A database with tables but no benchbed meta row is another program's: never add tables to it."""
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        ours = "meta" in tables and self._db.execute("SELECT 1 FROM meta WHERE key='schema'").fetchone() is not None
+        if tables and not ours:
+            self._db.close()
+            raise BenchbedError(f"--db {self.path} is another program's SQLite database (tables: "
+                                f"{', '.join(sorted(tables)[:5])}); benchbed leaves it as it is: choose another --db")
+
+    def _open_read_only(self) -> None:
+        """A store on a read-only filesystem (or a file this user cannot write) is read as it is: reports and
+        compare work; a sweep stops at its first write with one line saying why."""
+        from urllib.parse import quote
+
+        self.read_only = True
+        try:
+            self._db = sqlite3.connect(f"file:{quote(str(self.path.resolve()))}?mode=ro&immutable=1", uri=True)
+            self._refuse_foreign()
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise BenchbedError(f"--db {self.path} is not a benchbed database ({exc}); it is read-only, so "
+                                "nothing was changed") from None
+        if row is None or int(row[0]) != SCHEMA_VERSION:
+            raise BenchbedError(f"--db {self.path}: schema {row[0] if row else 'none'}, this benchbed reads "
+                                f"{SCHEMA_VERSION}")
+
+    def _read_only_error(self) -> BenchbedError:
+        return BenchbedError(f"--db {self.path} is read-only here (a read-only filesystem or no write permission): "
+                             "reading it works; to measure, copy it somewhere writable or choose another --db")
+
     def close(self) -> None:
         self._db.close()
 
     def _write(self, sql: str, args: tuple) -> None:
         """One transaction. SQLite waits up to 30 s for another writer; past that, or on a full disk, the
         sweep stops with one line (every cell committed before is kept)."""
+        if self.read_only:
+            raise self._read_only_error()
         try:
             with self._db:
                 self._db.execute(sql, args)
@@ -95,6 +138,8 @@ class Store:
 
         An advisory lock on a file beside the store (released by the kernel when the process dies, so a
         killed sweep never leaves a run locked)."""
+        if self.read_only:
+            raise self._read_only_error()
         lock_path = self.path.with_name(f".{self.path.name}.locks") / f"{check_run_id(run_id, 'run')}.lock"
         try:
             lock_path.parent.mkdir(exist_ok=True)
