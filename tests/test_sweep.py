@@ -1,5 +1,6 @@
 """End-to-end sweeps on tiny networks through the real CLI, resume after SIGKILL, and bad input."""
 
+import errno
 import json
 import os
 import signal
@@ -276,4 +277,33 @@ def test_a_full_disk_mid_sweep_keeps_finished_cells_and_says_how_to_resume(tmp_p
     with pytest.raises(BenchbedError, match="disk full writing .*results.json; every finished cell is kept .*--resume"):
         sweep_run.run_sweep(config, store, run_id, cell_runner=fake_cell)
     assert len(store.results(run_id)) >= 1  # committed before the disk filled
+    store.close()
+
+
+@pytest.mark.parametrize("fault", [OSError(errno.ENOSPC, "No space left on device", "/m/x.onnx"),
+                                   RuntimeError("torch.onnx: write failed: No space left on device")],
+                         ids=["oserror", "wrapped"])
+def test_a_full_disk_during_export_stops_the_sweep_and_stays_resumable(tmp_path, monkeypatch, fault):
+    """#27 item 3: the cells were stored FAILED with exit 0, and --resume never measured them again."""
+    from benchbed.artifacts import export as export_module
+    from benchbed.core.errors import BenchbedError
+    from benchbed.measure.timing import get_profile
+    from benchbed.sweep import run as sweep_run
+    from benchbed.sweep.config import SweepConfig
+    from benchbed.sweep.store import Store
+
+    config = SweepConfig(phis=[0], mode="preset", alpha=1.2, beta=1.1, gamma=1.15,
+                         overrides={"width": 0.25, "depth": 0.34, "resolution": 32}, backend="null",
+                         precisions=["fp32"], scenarios=["single-stream"], profile=get_profile("quick"), max_batch=1,
+                         models_dir=str(tmp_path / "models"), reports_dir=str(tmp_path / "r"))
+
+    def full_disk(*args, **kwargs):
+        raise fault
+
+    monkeypatch.setattr(export_module, "export_network", full_disk)
+    store = Store(tmp_path / "bb.sqlite")
+    run_id = store.create_run({}, config.sha(), {})
+    with pytest.raises(BenchbedError, match="disk full writing .*free space, then run the same command with --resume"):
+        sweep_run.run_sweep(config, store, run_id, cell_runner=lambda *a, **k: pytest.fail("no cell may run"))
+    assert store.results(run_id) == []  # nothing stored as FAILED: --resume measures the cell
     store.close()

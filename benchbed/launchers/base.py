@@ -3,6 +3,7 @@ job in a worker, and hand back result documents as they finish."""
 
 from __future__ import annotations
 
+import errno
 from typing import Callable, Protocol
 
 from benchbed.core.errors import BenchbedError, UnwritableFolderError
@@ -22,6 +23,24 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def raise_if_disk_full(exc: BaseException, models_dir: str) -> None:
+    """A full disk is no property of the network: re-raised as ``OSError(ENOSPC)`` so the sweep stops with
+    "free space, then --resume" and the cell is measured again, instead of being stored as FAILED.
+
+    torch's exporter and onnx report it inside their own exceptions, so the chain and the text are read too.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in _DISK_FULL or "No space left on device" in str(seen) \
+                or "Disk quota exceeded" in str(seen):
+            raise OSError(errno.ENOSPC, "No space left on device",
+                          getattr(seen, "filename", None) or models_dir) from exc
+        seen = seen.__cause__ or seen.__context__
+
+
 def resolve_artifact(job: Job, progress: Callable[[str], None] = lambda m: None) -> Job:
     """Export (or reuse from the cache) the job's artifact here, on the machine that will measure it.
 
@@ -39,10 +58,10 @@ def resolve_artifact(job: Job, progress: Callable[[str], None] = lambda m: None)
                                   progress=progress)
     except UnwritableFolderError:
         raise  # a bad --models folder is the user's to fix, not a failed cell
-    except BenchbedError as exc:
-        return job.with_export_error(f"export failed: {exc}")
-    except Exception as exc:  # an export crash fails this network's cells, not the sweep
-        return job.with_export_error(f"export failed: {type(exc).__name__}: {exc}")
+    except Exception as exc:  # an export crash fails this network's cells, not the sweep (a full disk stops it)
+        raise_if_disk_full(exc, recipe.models_dir)
+        detail = str(exc) if isinstance(exc, BenchbedError) else f"{type(exc).__name__}: {exc}"
+        return job.with_export_error(f"export failed: {detail}")
     return job.with_artifact(str(artifact.path), str(artifact.reference_path), PARITY_SEED,
                              job.network_info | {"artifact_sha256": artifact.sha256,
                                                  "export_parity": artifact.manifest["parity"]})
@@ -59,10 +78,10 @@ def _resolve_user_onnx(job: Job) -> Job:
         path, reference = user_artifact(model, recipe.precision, recipe.models_dir, PARITY_SEED)
     except UnwritableFolderError:
         raise
-    except BenchbedError as exc:
-        return job.with_export_error(f"onnx file: {exc}")
     except Exception as exc:  # onnxruntime cannot run it: this model's cells fail, not the sweep
-        return job.with_export_error(f"onnx file: {type(exc).__name__}: {exc}")
+        raise_if_disk_full(exc, recipe.models_dir)
+        detail = str(exc) if isinstance(exc, BenchbedError) else f"{type(exc).__name__}: {exc}"
+        return job.with_export_error(f"onnx file: {detail}")
     return job.with_artifact(str(path), str(reference), PARITY_SEED,
                              job.network_info | {"artifact_sha256": model.sha256,
                                                  "export_parity": {"reference": "onnxruntime CPU fp32, same file"}})
