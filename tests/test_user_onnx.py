@@ -384,3 +384,21 @@ def test_onnxruntime_logs_nothing_of_its_own_before_benchbeds_one_line(tmp_path)
     assert result.stderr.strip().splitlines() == [line for line in result.stderr.strip().splitlines()
                                                    if line.startswith("benchbed: error:")] != []
     assert "\x1b" not in result.stderr
+
+
+def test_a_non_ascii_file_name_under_the_c_locale_is_named_not_blamed_on_the_checker(tmp_path):
+    """#27 items 12 and 26: LC_ALL=C without UTF-8 mode keeps non-ASCII names as undecodable bytes."""
+    _vector_model(tmp_path / "größe.onnx")
+    env = {"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0", "PYTHONIOENCODING": ""}
+    done = run_cli("sweep", "--onnx", str(tmp_path / "größe.onnx"), "--backend", "null", *FAST,
+                   "--db", str(tmp_path / "r" / "db.sqlite"), "--models", str(tmp_path / "m"),
+                   "--reports", str(tmp_path / "r"), env=env)
+    lines = [x for x in done.stderr.splitlines() if x.strip()]
+    assert done.returncode == 2 and len(lines) == 1, done.stderr[-3000:]
+    assert "not text in this locale's encoding" in lines[0] and "PYTHONUTF8=1" in lines[0], lines
+    models = tmp_path / "mödels"
+    done = run_cli("sweep", "--phi", "0", "--width", "0.25", "--depth", "0.34", "--resolution", "32", "--backend",
+                   "null", *FAST, "--db", str(tmp_path / "r2" / "db.sqlite"), "--models", str(models),
+                   "--reports", str(tmp_path / "r2"), env=env)
+    lines = [x for x in done.stderr.splitlines() if x.strip()]
+    assert done.returncode == 2 and len(lines) == 1 and "--models" in lines[0], done.stderr[-3000:]

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from benchbed.core.errors import BenchbedError, ConfigError
-from benchbed.core.user_files import display_path, shown
+from benchbed.core.user_files import check_encodable_path, display_path, shown
 
 #: The parity inputs are a seeded batch of this many; the worker feeds the first (as for generated networks).
 PARITY_BATCH = 3
@@ -186,9 +186,9 @@ def inspect_onnx(path: Path, name: str | None = None, shapes: dict[str, list[int
 
     from benchbed.core.files import sha256_file
 
-    path = Path(path)
+    path = check_encodable_path(path, "--onnx")
     if not path.is_file():
-        raise BenchbedError(f"--onnx {path}: no such file")
+        raise BenchbedError(f"--onnx {display_path(path)}: no such file")
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:
@@ -306,6 +306,7 @@ def load_onnx_models(target: str | Path, name: str | None = None, shapes: str | 
     if name is not None:
         check_plain_name(name, "--name")
     for file in files:
+        check_encodable_path(file, "--onnx")
         check_plain_name(file.stem, f"--onnx {display_path(file.parent)}: the file name")
     parsed = parse_shapes(shapes)
     models = [inspect_onnx(f, name, parsed) for f in files]

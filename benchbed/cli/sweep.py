@@ -119,14 +119,15 @@ def sweep(
     """Generate, export, measure and report every φ (or your --onnx files): the main job. Resumable with --resume."""
     config, backends, skipped = build_config(locals())
     from benchbed.core.files import ensure_writable_dir
+    from benchbed.core.user_files import check_encodable_path
     from benchbed.report.markdown import write_report
     from benchbed.sweep.session import RunOptions
 
     options = RunOptions(db=db, resume=resume, run_id=run_id, executor=executor, address=address,
                          ray_retries=ray_retries)
     options.check(config)
-    ensure_writable_dir(models, "--models")
-    ensure_writable_dir(reports, "--reports")
+    ensure_writable_dir(check_encodable_path(models, "--models"), "--models")
+    ensure_writable_dir(check_encodable_path(reports, "--reports"), "--reports")
     quiet = output_format is OutputFormat.json
     if "auto" in backends and not quiet:
         say(f"backend auto -> {config.backend}" + "".join(f"\n  skipped {line}" for line in skipped))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,22 @@ def display_path(path: str | os.PathLike) -> str:
     """The path as text that prints under any locale (undecodable bytes escaped, not an error)."""
     raw = os.fsencode(path)
     return raw.decode("utf-8", errors="backslashreplace")
+
+
+def check_encodable_path(path: str | os.PathLike, what: str) -> Path:
+    """``path`` as native libraries (onnx, onnxruntime, torch's exporter) take it: UTF-8 text.
+
+    Under a C locale without UTF-8 mode (``LC_ALL=C PYTHONUTF8=0``) Python keeps a non-ASCII file name as
+    undecodable bytes, which those libraries refuse with errors about the file's content (or a torch graph
+    dump): named here, in one line, with the fix.
+    """
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BenchbedError(f"{what} {display_path(path)}: the path is not text in this locale's encoding "
+                            f"({sys.getfilesystemencoding()}); run with PYTHONUTF8=1 or a UTF-8 locale, or "
+                            "rename it") from None
+    return Path(path)
 
 
 def regular_file(path: str | os.PathLike, what: str) -> Path:
