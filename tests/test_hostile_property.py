@@ -192,6 +192,105 @@ def test_hostile_numbers_on_the_command_line(tmp_path_factory, flag, value):
     COUNTS["numbers"] = COUNTS.get("numbers", 0) + 1
 
 
+BASELINE_YAML = """\
+name: tiny-lite
+stem: 16
+head: 64
+resolution: 32
+num_classes: 10
+stem_kernel: 3
+stem_stride: 2
+stochastic_depth: 0.2
+activation: relu6
+fix_stem_head: true
+stages:
+  - mb_r1_k3_s1_e1_c8
+  - mb_r2_k3_s2_e4_c16_se0.25
+presets:
+  - {phi: 0, name: tiny-lite-s, width: 1.0, depth: 1.0, resolution: 32, dropout: 0.2, bn_eps: 0.00001}
+"""
+YAML_VALUES = st.sampled_from([".nan", ".inf", "-.inf", "-1", "0", "2.5", "1e308", "lots", "''", "~", "[]", "{}",
+                               "true", "maybe", "../x", "'a\\nb'", "*alias", "&a 1", "!!python/object:os.system",
+                               "'\\e[2J'", "[" * 200, "\"\\u03c6\""])
+
+
+@st.composite
+def baseline_files(draw):
+    lines = BASELINE_YAML.splitlines()
+    for _ in range(draw(st.integers(1, 3))):
+        index = draw(st.integers(0, len(lines) - 1))
+        line = lines[index]
+        if line.startswith("  - {"):
+            field = draw(st.sampled_from(["phi", "name", "width", "depth", "resolution", "dropout", "bn_eps"]))
+            head, rest = line.split(f"{field}: ", 1)
+            lines[index] = head + f"{field}: " + draw(YAML_VALUES) + ("," + rest.split(",", 1)[1] if "," in rest else "}")
+        elif ":" in line and not line.startswith("  "):
+            lines[index] = line.split(":", 1)[0] + ": " + draw(YAML_VALUES)
+    text = "\n".join(lines) + "\n"
+    form = draw(st.sampled_from(["utf-8", "utf-16", "bom", "trailing-bytes", "duplicate"]))
+    if form == "duplicate":
+        text += lines[draw(st.integers(1, 4))] + "\n"
+    raw = text.encode("utf-16") if form == "utf-16" else text.encode()
+    return (b"\xef\xbb\xbf" + raw if form == "bom" else raw + b"\xff\xfe" if form == "trailing-bytes" else raw)
+
+
+@SETTINGS
+@given(raw=baseline_files())
+def test_hostile_baseline_files(tmp_path_factory, raw):
+    work = tmp_path_factory.mktemp("baseline")
+    path = work / "net.yaml"
+    path.write_bytes(raw)
+    before = _files(work)
+    for args in (["generate", "--baseline", str(path), "--phi", "0", "--format", "json"],
+                 ["search", "--baseline", str(path), "--step", "0.1", "--format", "json"]):
+        code, _, err = _cli(args, work)
+        _check(code, err, args)
+        COUNTS["baselines"] = COUNTS.get("baselines", 0) + 1
+    assert _files(work) == before  # generate and search write nothing
+
+
+def _special(kind: str, path: Path, tmp: Path) -> None:
+    """A file that is not a regular one, or one that never ends, where a user file is expected."""
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind in ("zero", "urandom"):
+        path.symlink_to(f"/dev/{kind}")
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "loop":
+        path.symlink_to(path)
+    elif kind == "dangling":
+        path.symlink_to(tmp / "nowhere")
+
+
+SPECIAL = st.sampled_from(["fifo", "zero", "urandom", "folder", "loop", "dangling"])
+
+
+@settings(max_examples=int(os.environ.get("BENCHBED_PROPERTY_EXAMPLES", "60")) // 2, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(kind=SPECIAL, reader=st.sampled_from(["baseline", "prices", "accuracy", "results", "class-map", "calib"]))
+def test_special_files_where_a_user_file_is_read(tmp_path_factory, kind, reader):
+    """FIFOs, endless devices, folders, link loops: one line and exit 2, never a hang (#27 items 17, 21, 24, 33-35)."""
+    work = tmp_path_factory.mktemp("special")
+    results = work / "results.json"
+    results.write_text(json.dumps({"format": "benchbed-results/1", "run": RUN, "results": _docs()}))
+    (work / "prices.yaml").write_text('hardware:\n  any: {hourly: 1.0, match: ["cores"]}\n')
+    odd = work / f"odd.{ {'baseline': 'yaml', 'prices': 'yaml', 'results': 'json'}.get(reader, 'txt') }"
+    _special(kind, odd, work)
+    args = {"baseline": ["generate", "--baseline", str(odd), "--phi", "0"],
+            "prices": ["procure", str(results), "--prices", str(odd)],
+            "accuracy": ["report", str(results), "--accuracy", str(odd), "--reports", str(work / "r")],
+            "results": ["compare", str(odd), str(results)],
+            "class-map": ["accuracy", "--width", "0.25", "--depth", "0.34", "--resolution", "32", "--weights",
+                          str(work / "none.pt"), "--val-dir", str(work), "--class-map", str(odd)],
+            "calib": ["export", "--phi", "0", "--width", "0.25", "--depth", "0.34", "--resolution", "32",
+                      "--precision", "int8", "--calib-data", str(odd), "--out", str(work / "m")]}[reader]
+    code, _, err = _cli(args, work)
+    _check(code, err, args)
+    assert code == 2, (args, err)
+    COUNTS["special files"] = COUNTS.get("special files", 0) + 1
+
+
 def test_report_counts(capsys):
     """Runs last in this file: how many cases the guards above ran (quoted in the closing note)."""
     with capsys.disabled():
