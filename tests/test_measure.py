@@ -92,3 +92,14 @@ def test_offline_doubles_until_gain_below_five_percent():
     assert single.next_batch({}, limits) == 1 and single.next_batch({1: _doc(1)}, limits) is None
     with pytest.raises(BenchbedError):
         get_scenario("server")
+
+
+def test_a_microsecond_runner_keeps_at_most_max_samples(monkeypatch):
+    """#27 item 30: a null runner with a long duration once stored millions of samples per cell."""
+    from benchbed.measure import timing
+
+    monkeypatch.setattr(timing, "MAX_SAMPLES", 5_000)
+    samples, seconds, capped = timing.measure_loop(lambda: None, min_seconds=60.0, min_iterations=10, max_seconds=120)
+    assert len(samples) == 5_000 and not capped and seconds < 30
+    few, _, _ = timing.measure_loop(lambda: None, min_seconds=0.0, min_iterations=7_000, max_seconds=120)
+    assert len(few) == 7_000  # the minimum iterations asked for still hold
