@@ -291,6 +291,40 @@ def test_special_files_where_a_user_file_is_read(tmp_path_factory, kind, reader)
     COUNTS["special files"] = COUNTS.get("special files", 0) + 1
 
 
+ONNX_TEXT = st.one_of(st.text(max_size=40), st.sampled_from(
+    ["..", ".", "a/b", "a\tb", "a\nb", "\x1b[2J", "x:1x0", "x:1x4,x:1x4", "x:1x99999999999999999999", "x:-1x4",
+     "x:1x4x", ":1x4", "x:1x100000000", "images:1x4", "x:1x4 ", "x" * 300]))
+
+
+@settings(max_examples=int(os.environ.get("BENCHBED_PROPERTY_EXAMPLES", "60")) // 2, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(flag=st.sampled_from(["--shapes", "--name"]), value=ONNX_TEXT)
+def test_hostile_onnx_shapes_and_names(tmp_path_factory, flag, value):
+    """--shapes and --name on a user's ONNX file: refused in one line before a run exists, or measured."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    work = tmp_path_factory.mktemp("onnx")
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", "k"])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", "k"])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(work / "v.onnx"))
+    shapes = [] if flag == "--shapes" else ["--shapes", "x:1x4"]
+    args = ["sweep", "--onnx", str(work / "v.onnx"), "--backend", "null", "--scenario", "single-stream", "--quick",
+            "--duration", "0.05", "--iterations", "2", "--paired-budget", "0", *shapes, flag, value,
+            "--db", str(work / "r" / "db.sqlite"), "--models", str(work / "m"), "--reports", str(work / "r"),
+            "--format", "json"]
+    before = _files(work)
+    code, _, err = _cli(args, work)
+    _check(code, err, args)
+    if code == 2:  # refused: decided before anything was created
+        assert _files(work) == before, (args, err)
+    assert "\x1b" not in err
+    outside = {p for p in _files(work) - before if not str(p).startswith((str(work / "r"), str(work / "m")))}
+    assert outside == set(), outside
+    COUNTS["onnx flags"] = COUNTS.get("onnx flags", 0) + 1
+
+
 def test_report_counts(capsys):
     """Runs last in this file: how many cases the guards above ran (quoted in the closing note)."""
     with capsys.disabled():

@@ -55,7 +55,8 @@ class UnknownChoiceError(ConfigError):
     def __init__(self, field: str, value: object, choices: Iterable[object], what: str | None = None) -> None:
         self.value, self.choices = value, tuple(choices)
         self.what = what or field.replace("_", " ")
-        super().__init__(field, f"{value!r}; choose one of {', '.join(map(str, self.choices))}")
+        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."  # never a megabyte line
+        super().__init__(field, f"{shown}; choose one of {', '.join(map(str, self.choices))}")
 
     def message(self, name: Callable[[str], str] | None = None) -> str:
         return f"unknown {(name or (lambda field: self.what))(self.field)} {self.problem}"
