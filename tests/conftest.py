@@ -53,7 +53,9 @@ os.environ.setdefault("MPLCONFIGDIR", tempfile.mkdtemp(prefix="benchbed-tests-mp
 STRACE = strace_path()
 if os.environ.get("BENCHBED_REQUIRE_STRACE") == "1" and STRACE is None:
     raise RuntimeError("BENCHBED_REQUIRE_STRACE=1 but strace is not installed (apt-get install strace)")
-WRITABLE_ROOTS = (str(ROOT), tempfile.gettempdir(), "/dev", "/proc")
+#: /var/tmp: SQLite's own temporary files (``etilqs_*``, opened and unlinked at once) go to the first of
+#: SQLITE_TMPDIR, TMPDIR, /var/tmp, /usr/tmp, /tmp.
+WRITABLE_ROOTS = (str(ROOT), tempfile.gettempdir(), "/var/tmp", "/dev", "/proc")
 
 
 def record_native_violations(found: list[Violation]) -> None:
@@ -86,7 +88,8 @@ def no_network_traffic():
         log.seek(before)
         attempts = log.read()
     if attempts:
-        pytest.fail("network traffic attempted off the loopback range:\n" + attempts[:4000], pytrace=False)
+        pytest.fail("network traffic attempted off the loopback range, or files written outside the allowed "
+                    "folders:\n" + attempts[:4000], pytrace=False)
 
 
 #: The folder commands run in: empty, so the defaults (reports/benchbed.sqlite, models/) never see a

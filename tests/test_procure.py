@@ -100,7 +100,7 @@ def test_measured_energy_beats_rated_power(prices):
     ("hardware:\n  a: {hourly: 1, watts: 3}\n", "unknown key(s) watts"),
     ("hardware:\n  a: {purchase: 100, amortization_months: 12, power_w: 5}\n", "has no usd_per_kwh"),
     ("prices: {}\n", "needs a 'hardware:' mapping"),
-    ("hardware: [1, 2\n", "not valid YAML at line"),
+    ("hardware: [1, 2\n", "line 2: not valid YAML"),
 ])
 def test_bad_price_files(tmp_path, text, needle):
     path = tmp_path / "p.yaml"

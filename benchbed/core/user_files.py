@@ -59,7 +59,7 @@ def regular_file(path: str | os.PathLike, what: str) -> Path:
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        raise BenchbedError(f"{what} {display_path(path)} does not exist") from None
+        raise BenchbedError(f"cannot read {what} {display_path(path)}: it does not exist") from None
     except OSError as exc:
         raise BenchbedError(f"cannot read {what} {display_path(path)}: {(exc.strerror or str(exc)).lower()}") from None
     if stat.S_ISREG(info.st_mode):
