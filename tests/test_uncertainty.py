@@ -366,3 +366,21 @@ def test_a_stored_runs_paired_entries_reach_its_report(tmp_path, caplog):
     side = load_side(run_id, tmp_path / "db.sqlite")
     assert side.paired == {run_id: [PAIRED]}  # the damaged entry is skipped and named, as a damaged row is
     assert "paired entry 2 verdict 'worse' is not one of" in caplog.text
+
+
+def test_a_reduced_precision_cell_is_never_just_valid():
+    """#22 (the label): int8/fp16 cells' VALID rests on synthetic parity; every table says so."""
+    from benchbed.analysis.points import ACCURACY_UNVERIFIED, accuracy_evidence
+    from benchbed.report.markdown import render_markdown, row_cells, scenario_rows
+    from benchbed.report.terminal import results_summary
+
+    docs = [result_doc("efficientnet_b0", precision=p) for p in ("fp32", "fp16", "int8")]
+    assert [accuracy_evidence(d) for d in docs] == [None, ACCURACY_UNVERIFIED, ACCURACY_UNVERIFIED]
+    rows = scenario_rows(docs)["single-stream"]
+    shown = {r["precision"]: row_cells(r)[-1] for r in rows}
+    assert shown["fp32"] == "VALID" and shown["int8"] == shown["fp16"] == "VALID, accuracy unverified"
+    run = {"run_id": "20260101-000000-0000a1", "status": "complete", "config": {}, "environment": ENV}
+    assert "accuracy unverified" in render_markdown(run, docs)
+    summary = results_summary(run, docs)["scenarios"]["single-stream"]
+    assert {r["precision"]: r["accuracy_evidence"] for r in summary} == {"fp32": None, "fp16": ACCURACY_UNVERIFIED,
+                                                                        "int8": ACCURACY_UNVERIFIED}

@@ -56,6 +56,21 @@ def accuracy_precision(doc: dict) -> str:
     return compute if precision == "fp32" and compute in ("bf16", "fp16") else precision
 
 
+#: What a reduced-precision cell's VALID rests on today: the parity check compares its outputs with fp32 on
+#: seeded synthetic images, the same generator int8 calibrates on. That proves the engine computes the
+#: artifact's function; it says nothing about whether the artifact keeps the classifier's answers on real
+#: inputs (on a trained EfficientNet-Lite0 and real photographs, synthetic-calibrated int8 disagreed with fp32
+#: on about two images in three), so such a cell is labelled, never just VALID.
+ACCURACY_UNVERIFIED = "accuracy unverified (synthetic inputs)"
+
+
+def accuracy_evidence(doc: dict) -> str | None:
+    """The accuracy label of an ok cell computed below fp32 (None for an fp32 cell: it is the reference)."""
+    if doc.get("status") != "ok" or accuracy_precision(doc) == "fp32":
+        return None
+    return ACCURACY_UNVERIFIED
+
+
 @dataclass
 class Point:
     """One measured cell with what the analyses need; ``doc`` keeps the raw result."""

@@ -61,7 +61,7 @@ def doc_environment(doc: dict, run: dict) -> dict:
     return doc.get("environment") or run.get("environment") or {}
 
 
-def _once_per_run(folder: Path, files: list[Path]) -> list[_Loaded]:
+def _once_per_run(files: list[Path]) -> list[_Loaded]:
     """Each run once: a copied results.json would otherwise pool its samples twice and shrink every p-value."""
     kept: dict[str, tuple[Path, _Loaded]] = {}
     for file in files:
@@ -85,7 +85,7 @@ def load_side(ref: str, db: Path | None) -> Side:
         files = sorted(path.rglob("results.json"))
         if not files:
             raise BenchbedError(f"{path}: no results.json files in this folder")
-        loaded += _once_per_run(path, files)
+        loaded += _once_per_run(files)
     else:
         if db is None or not Path(db).exists():
             raise BenchbedError(f"{ref!r} is neither a file, a folder nor a run in a store (no store at {db})")

@@ -61,7 +61,7 @@ def regular_file(path: str | os.PathLike, what: str) -> Path:
     except FileNotFoundError:
         raise BenchbedError(f"cannot read {what} {display_path(path)}: it does not exist") from None
     except OSError as exc:
-        raise BenchbedError(f"cannot read {what} {display_path(path)}: {(exc.strerror or str(exc)).lower()}") from None
+        raise _unreadable(what, path, exc) from None
     if stat.S_ISREG(info.st_mode):
         return path
     kind = ("a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(info.st_mode)
@@ -77,11 +77,16 @@ def read_user_bytes(path: str | os.PathLike, what: str, max_bytes: int = MAX_TEX
         with open(path, "rb") as handle:
             data = handle.read(max_bytes + 1)
     except OSError as exc:
-        raise BenchbedError(f"cannot read {what} {display_path(path)}: {(exc.strerror or str(exc)).lower()}") from None
+        raise _unreadable(what, path, exc) from None
     if len(data) > max_bytes:
+        raises = " (BENCHBED_MAX_TEXT_BYTES raises the limit)" if max_bytes == MAX_TEXT_BYTES else ""
         raise BenchbedError(f"{what} {display_path(path)} is larger than {max_bytes:,} bytes: not a file benchbed "
-                            "reads (BENCHBED_MAX_TEXT_BYTES raises the limit)")
+                            f"reads as one{raises}")
     return data
+
+
+def _unreadable(what: str, path: Path, exc: OSError) -> BenchbedError:
+    return BenchbedError(f"cannot read {what} {display_path(path)}: {(exc.strerror or str(exc)).lower()}")
 
 
 def read_user_text(path: str | os.PathLike, what: str, max_bytes: int = MAX_TEXT_BYTES) -> str:

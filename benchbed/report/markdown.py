@@ -7,12 +7,15 @@ from pathlib import Path
 from benchbed.core.files import atomic_write_bytes, path_inside
 from benchbed.accuracy.lookup import AccuracyBook
 from benchbed.analysis.differences import what_differs
-from benchbed.analysis.points import accuracy_precision, p50_interval, throughput_ips_interval
+from benchbed.analysis.points import accuracy_evidence, accuracy_precision, p50_interval, throughput_ips_interval
 from benchbed.report import differs
 from benchbed.report.uncertainty import INTERVAL_LEGEND, with_interval
 from benchbed.scenarios import SCENARIOS
 from benchbed.core.result import check_run_id
 
+ACCURACY_UNVERIFIED_NOTE = ("these cells compute below fp32 and were compared with fp32 only on synthetic images "
+                            "(the parity check): the engine computes its artifact's function, but whether that "
+                            "artifact keeps the classifier's answers on real inputs is not measured.")
 COLUMNS = ("φ", "network", "mode", "res", "params", "MACs", "top-1", "accuracy source", "backend", "precision",
            "batch", "p50 ms [95% CI]", "p99 ms", "img/s [95% CI]", "peak RSS MB", "validity")
 ACCURACY_FOOTNOTE = ("top-1: measured rows (--accuracy) first, else the published table of the same network "
@@ -66,10 +69,11 @@ def _row(doc: dict, backend: str, book: AccuracyBook) -> dict:
         row.update(p50_ms=stats["p50_ms"], p50_interval=p50_interval(doc), p99_ms=stats["p99_ms"],
                    throughput_ips=stats["throughput_ips"], throughput_interval=throughput_ips_interval(doc),
                    peak_rss_bytes=doc["memory"]["peak_rss_bytes"], validity=doc["validity"]["status"],
+                   accuracy_evidence=accuracy_evidence(doc),
                    reasons=doc["validity"]["reasons"], warnings=doc["validity"]["warnings"])
     else:
         row.update(p50_ms=None, p50_interval=None, p99_ms=None, throughput_ips=None, throughput_interval=None,
-                   peak_rss_bytes=None, validity="FAILED",
+                   peak_rss_bytes=None, validity="FAILED", accuracy_evidence=None,
                    reasons=[doc.get("error", "failed")], warnings=[])
     return row
 
@@ -81,7 +85,8 @@ def row_cells(row: dict) -> list[str]:
     acc = row.get("accuracy")
     top1 = "-" if acc is None else f"{acc['top1']:.1f}" + ("" if acc["precision_measured"] else "*")
     source = "-" if acc is None else acc["source"] + ("" if acc["weights"] in ("paper",) else f" {acc['weights']}")
-    validity = row["validity"] + (f" ({len(row['warnings'])} warn)" if row.get("warnings") else "")
+    validity = (row["validity"] + (", accuracy unverified" if row.get("accuracy_evidence") else "")
+                + (f" ({len(row['warnings'])} warn)" if row.get("warnings") else ""))
     return [
         "-" if row["phi"] is None else f"{row['phi']:g}", row["network"], row["mode"] or "-",
         str(row["resolution"] or "-"), human_count(row["params"]), human_count(row["macs"]), top1,
@@ -138,6 +143,8 @@ def render_markdown(run: dict, results: list[dict], book: AccuracyBook | None = 
                     for r in rows if r["reasons"] or r["warnings"]]
         if problems:
             parts += ["Reasons and warnings:", ""] + problems + [""]
+        if any(r.get("accuracy_evidence") for r in rows):
+            parts += [f"\"accuracy unverified\": {ACCURACY_UNVERIFIED_NOTE}", ""]
     parts += _throughput_by_batch(results)
     parts += _server_searches(results)
     parts += [ACCURACY_FOOTNOTE, "", INTERVAL_LEGEND, "", "## Environment", "", md_table(("field", "value"), environment_rows(env)), ""]

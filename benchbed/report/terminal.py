@@ -36,7 +36,7 @@ def plain_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]
 def _summary(document: dict) -> str:
     if document.get("status") != "ok":
         return f"[red]FAILED[/red] {escape(str(document.get('error', '')))}"
-    from benchbed.analysis.points import p50_interval
+    from benchbed.analysis.points import accuracy_evidence, p50_interval
     from benchbed.report.uncertainty import with_interval
 
     stats, validity = document["stats"], document["validity"]
@@ -47,6 +47,8 @@ def _summary(document: dict) -> str:
         text += " (" + escape("; ".join(validity["reasons"])) + ")"
     if validity["warnings"]:
         text += f" [dim]{len(validity['warnings'])} warning(s)[/dim]"
+    if accuracy_evidence(document):
+        text += " [yellow]accuracy unverified[/yellow]"
     return text
 
 
