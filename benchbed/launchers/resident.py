@@ -121,7 +121,7 @@ def _burst(state: dict, request: dict) -> dict:
     if loaded is None:
         return {"error": "nothing loaded: send load first"}
     seconds = float(request["seconds"])
-    samples_ns, wall, _ = measure_loop(loaded.infer, seconds, int(request.get("iterations", 1)), seconds * 20 + 5)
+    samples_ns, wall, _, _ = measure_loop(loaded.infer, seconds, int(request.get("iterations", 1)), seconds * 20 + 5)
     return {"samples_ms": [s / 1e6 for s in samples_ns], "seconds": wall}
 
 

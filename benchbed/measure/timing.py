@@ -15,9 +15,9 @@ from typing import Callable
 from benchbed.core.errors import BenchbedError, ConfigError
 
 
-#: Samples one cell keeps at most: a microsecond-fast runner would otherwise store millions (a 305 MB
-#: results.json after 7 cells). 100,000 values pin a median and a p99 far beyond this machine's noise; the
-#: cell then ends before its minimum time, as pyperf ends at its number of values.
+#: Samples one cell keeps (between this and twice this): a microsecond-fast runner would otherwise store
+#: millions (a 305 MB results.json after 7 cells). 100,000 values pin a median and a p99 far beyond this
+#: machine's noise; beyond them the loop thins what it keeps (:func:`measure_loop`), never what it runs.
 MAX_SAMPLES = 100_000
 #: One cell measures for at most an hour: far above the strict profile's 600 s cap, far below a typo's years.
 MAX_CELL_SECONDS = 3600.0
@@ -80,6 +80,7 @@ class Timings:
     samples_ms: list[float]
     measured_seconds: float  # wall time of the measurement phase
     capped: bool  # stopped by max_seconds before the minimums were met
+    sample_stride: int = 1  # one call in this many is among samples_ms (measure_loop thins past MAX_SAMPLES)
 
 
 def time_runner(infer: Callable[[], None], profile: TimingProfile,
@@ -103,26 +104,31 @@ def time_runner(infer: Callable[[], None], profile: TimingProfile,
     warm_seconds = (clock() - warm_start) / 1e9
 
     phase("measure")
-    samples_ns, measured_seconds, capped = measure_loop(infer, profile.min_seconds, profile.min_iterations,
-                                                        profile.max_seconds)
-    return Timings(first_ms, warm_count, warm_seconds, [s / 1e6 for s in samples_ns], measured_seconds, capped)
+    samples_ns, measured_seconds, capped, stride = measure_loop(infer, profile.min_seconds, profile.min_iterations,
+                                                                profile.max_seconds)
+    return Timings(first_ms, warm_count, warm_seconds, [s / 1e6 for s in samples_ns], measured_seconds, capped,
+                   stride)
 
 
 def measure_loop(infer: Callable[[], None], min_seconds: float, min_iterations: int,
-                 max_seconds: float) -> tuple[list[int], float, bool]:
-    """(per-call nanoseconds, wall seconds, capped): ``infer`` until both minimums are met or the cap hits.
+                 max_seconds: float) -> tuple[list[int], float, bool, int]:
+    """(per-call nanoseconds, wall seconds, capped, stride): ``infer`` until both minimums are met or the cap hits.
 
     The one timed loop: a sweep cell's measurement and an interleaved burst (``launchers.resident``) both
-    use it, so a paired comparison times exactly what a sweep times.
+    use it, so a paired comparison times exactly what a sweep times. Past ``2 × MAX_SAMPLES`` values every
+    other one is dropped and from then on one call in ``stride`` is kept (``stride`` doubles each time):
+    evenly spaced in time, so the kept values are a fair sample of all of them, and the loop still runs
+    its full minimum time.
     """
     clock = time.perf_counter_ns
     samples: list[int] = []
     append = samples.append
     min_ns, cap_ns = int(min_seconds * 1e9), int(max_seconds * 1e9)
+    stride, skipped, calls = 1, 0, 0
     begin = clock()
     now = begin
     while True:
-        if (now - begin >= min_ns or len(samples) >= MAX_SAMPLES) and len(samples) >= min_iterations:
+        if now - begin >= min_ns and calls >= min_iterations:
             capped = False
             break
         if now - begin >= cap_ns:
@@ -131,5 +137,12 @@ def measure_loop(infer: Callable[[], None], min_seconds: float, min_iterations: 
         t0 = clock()
         infer()
         now = clock()
-        append(now - t0)
-    return samples, (now - begin) / 1e9, capped
+        calls += 1
+        skipped += 1
+        if skipped == stride:
+            skipped = 0
+            append(now - t0)
+            if len(samples) >= 2 * MAX_SAMPLES:
+                del samples[::2]
+                stride *= 2
+    return samples, (now - begin) / 1e9, capped, stride

@@ -125,6 +125,7 @@ class _Timed:
         validity = judge(stats, timings, profile, context.parity, host, guard.max_foreign_cpu).to_dict()
         timing = {"warmup_iterations": timings.warmup_iterations, "warmup_seconds": timings.warmup_seconds,
                   "measured_seconds": timings.measured_seconds, "capped": timings.capped,
+                  "sample_stride": timings.sample_stride,
                   "profile": profile.to_dict(), "clock": runner.semantics.clock,
                   "copies_included": runner.semantics.copies_included, "device": runner.semantics.device,
                   "semantics_notes": runner.semantics.notes}
