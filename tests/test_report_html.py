@@ -92,7 +92,7 @@ def _browser_available() -> str | None:
     return None if Path(CHROMIUM).exists() else f"no chromium at {CHROMIUM} (apt-get install chromium)"
 
 
-def test_html_report_renders_in_headless_chromium(two_runs):
+def test_html_report_renders_in_headless_chromium(two_runs, tmp_path):
     missing = _browser_available()
     if missing:
         if os.environ.get("BENCHBED_REQUIRE_BROWSER") == "1":
@@ -103,7 +103,11 @@ def test_html_report_renders_in_headless_chromium(two_runs):
     out, _ = _report(two_runs)
     errors: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+        # the browser is the test's tool, not benchbed: its crash reports and dconf cache go to a home of its own,
+        # so the suite's empty-home guard still sees anything benchbed writes
+        browser_home = tmp_path / "browser-home"
+        browser_home.mkdir()
+        browser = p.chromium.launch(executable_path=CHROMIUM, env={**os.environ, "HOME": str(browser_home)}, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--no-first-run"])
         try:
