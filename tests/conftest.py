@@ -41,7 +41,6 @@ import benchbed  # noqa: E402,F401  (first, as a user's program would: its telem
 
 #: The user's home, empty: every process the tests start sees it, so a library that writes a cache, a device
 #: id or a token into ``~`` (onnxruntime's telemetry queue, Ray's auth token) is seen by ``home_stays_empty``.
-#: The real home is kept only for tools that need it read-only (pip's config is not read by the tests).
 HOME = Path(tempfile.mkdtemp(prefix="benchbed-tests-home-"))
 os.environ["HOME"] = str(HOME)
 #: matplotlib's font cache is a cache of the user's fonts that every matplotlib program writes; it goes to

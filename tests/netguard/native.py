@@ -9,7 +9,7 @@ system call. Every child (workers, Ray, abtest's BASE) is followed (``-f``).
 A violation is (1) any ``connect``/``sendto``/``sendmsg``/``sendmmsg`` naming an IPv4/IPv6 address off the
 loopback range (a DNS query to the resolver is one: that is how the telemetry endpoint was first seen), or
 (2) a file or folder created or opened for writing outside the allowed roots (the checkout, the temporary
-folder the tests run in, /dev and /proc).
+folders, /dev and /proc: ``tests/conftest.py`` names them) or inside a forbidden one (the user's home).
 """
 
 from __future__ import annotations
