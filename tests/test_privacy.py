@@ -107,6 +107,14 @@ def strace_or_skip():
         pytest.skip("strace is not installed (CI installs it and sets BENCHBED_REQUIRE_STRACE=1)")
 
 
+def _as_on_a_users_machine() -> dict:
+    """The environment without ``CI`` (onnxruntime's telemetry stays quiet where ``CI`` is set, which is why
+    CI never saw it) and without the switch under test."""
+    import os
+
+    return {k: v for k, v in os.environ.items() if k not in ("CI", "ORT_DISABLE_TELEMETRY")}
+
+
 def test_native_guard_sees_a_connect_the_audit_hook_cannot(tmp_path, strace_or_skip):
     """A connect made from C (ctypes → libc) passes Python's audit hook; strace's log still names it."""
     import os
@@ -143,7 +151,7 @@ def test_without_the_switch_onnxruntime_writes_a_device_id_into_home(tmp_path, s
 
     home = tmp_path / "home"
     home.mkdir()
-    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    env = _as_on_a_users_machine()
     done, found = _traced(tmp_path, _ORT_SESSION, dict(env, HOME=str(home)))
     assert done.returncode == 0, done.stderr
     assert any("DeveloperTools/.onnxruntime" in v.detail for v in found), found
@@ -156,7 +164,7 @@ def test_benchbed_switches_onnxruntime_telemetry_off_whatever_the_caller_says(tm
     home = tmp_path / "home"
     home.mkdir()
     done, found = _traced(tmp_path, "import benchbed\n" + _ORT_SESSION + "import os\nprint(os.environ['ORT_DISABLE_TELEMETRY'])\n",
-                          dict(os.environ, HOME=str(home), ORT_DISABLE_TELEMETRY="0"))
+                          dict(_as_on_a_users_machine(), HOME=str(home), ORT_DISABLE_TELEMETRY="0"))
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1"]
     assert not [v for v in found if "onnxruntime" in v.detail or v.kind == "network"], found
