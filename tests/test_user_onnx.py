@@ -279,20 +279,24 @@ def test_network_options_with_onnx_are_refused_not_ignored(tmp_path, args, line)
     assert not (tmp_path / "r").exists() and not (tmp_path / "m").exists()
 
 
-def test_a_graph_onnxruntime_loads_but_cannot_run_is_refused_up_front(tmp_path):
+def _reshape_model(path):
     """A Reshape to 5 elements of a 4-element sample: the checker and the session's load pass, the run fails."""
     import onnx
     from onnx import TensorProto, helper
-
-    from benchbed.artifacts.user_onnx import inspect_onnx
-    from benchbed.core.errors import ConfigError
 
     shape = helper.make_tensor("shape", TensorProto.INT64, [2], [1, 5])
     graph = helper.make_graph([helper.make_node("Reshape", ["x", "shape"], ["y"])], "g",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])], [shape])
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8),
-              str(tmp_path / "reshape.onnx"))
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+
+
+def test_a_graph_onnxruntime_loads_but_cannot_run_is_refused_up_front(tmp_path):
+    """A Reshape to 5 elements of a 4-element sample: the checker and the session's load pass, the run fails."""
+    from benchbed.artifacts.user_onnx import inspect_onnx
+    from benchbed.core.errors import ConfigError
+
+    _reshape_model(tmp_path / "reshape.onnx")
     with pytest.raises(ConfigError, match="onnxruntime cannot run it on the CPU: .*Reshape") as caught:
         inspect_onnx(tmp_path / "reshape.onnx")
     assert "\n" not in str(caught.value)
@@ -370,20 +374,13 @@ def test_a_folder_of_too_many_onnx_files_is_refused(tmp_path, monkeypatch):
 
 def test_onnxruntime_logs_nothing_of_its_own_before_benchbeds_one_line(tmp_path):
     """#27 item 44: onnxruntime's own ANSI-coloured kernel error line came before benchbed's."""
-    import onnx
-    from onnx import TensorProto, helper
-
-    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [1, 5])
-    graph = helper.make_graph([helper.make_node("Reshape", ["x", "shape"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])], [shape])
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8),
-              str(tmp_path / "reshape.onnx"))
+    _reshape_model(tmp_path / "reshape.onnx")
     result = _sweep(tmp_path, "--onnx", str(tmp_path / "reshape.onnx"), "--backend", "onnxruntime")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [line for line in result.stderr.strip().splitlines()
                                                    if line.startswith("benchbed: error:")] != []
     assert "\x1b" not in result.stderr
+
 
 
 def test_a_non_ascii_file_name_under_the_c_locale_is_named_not_blamed_on_the_checker(tmp_path):

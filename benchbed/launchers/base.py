@@ -34,11 +34,18 @@ def raise_if_disk_full(exc: BaseException, models_dir: str) -> None:
     """
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, OSError) and seen.errno in _DISK_FULL or "No space left on device" in str(seen) \
+        if (isinstance(seen, OSError) and seen.errno in _DISK_FULL) or "No space left on device" in str(seen) \
                 or "Disk quota exceeded" in str(seen):
             raise OSError(errno.ENOSPC, "No space left on device",
                           getattr(seen, "filename", None) or models_dir) from exc
         seen = seen.__cause__ or seen.__context__
+
+
+def _export_failed(job: Job, what: str, exc: Exception) -> Job:
+    """The job with its export error (a full disk raises instead: see :func:`raise_if_disk_full`)."""
+    raise_if_disk_full(exc, job.export.models_dir)
+    detail = str(exc) if isinstance(exc, BenchbedError) else f"{type(exc).__name__}: {exc}"
+    return job.with_export_error(f"{what}: {detail}")
 
 
 def resolve_artifact(job: Job, progress: Callable[[str], None] = lambda m: None) -> Job:
@@ -59,9 +66,7 @@ def resolve_artifact(job: Job, progress: Callable[[str], None] = lambda m: None)
     except UnwritableFolderError:
         raise  # a bad --models folder is the user's to fix, not a failed cell
     except Exception as exc:  # an export crash fails this network's cells, not the sweep (a full disk stops it)
-        raise_if_disk_full(exc, recipe.models_dir)
-        detail = str(exc) if isinstance(exc, BenchbedError) else f"{type(exc).__name__}: {exc}"
-        return job.with_export_error(f"export failed: {detail}")
+        return _export_failed(job, "export failed", exc)
     return job.with_artifact(str(artifact.path), str(artifact.reference_path), PARITY_SEED,
                              job.network_info | {"artifact_sha256": artifact.sha256,
                                                  "export_parity": artifact.manifest["parity"]})
@@ -79,9 +84,7 @@ def _resolve_user_onnx(job: Job) -> Job:
     except UnwritableFolderError:
         raise
     except Exception as exc:  # onnxruntime cannot run it: this model's cells fail, not the sweep
-        raise_if_disk_full(exc, recipe.models_dir)
-        detail = str(exc) if isinstance(exc, BenchbedError) else f"{type(exc).__name__}: {exc}"
-        return job.with_export_error(f"onnx file: {detail}")
+        return _export_failed(job, "onnx file", exc)
     return job.with_artifact(str(path), str(reference), PARITY_SEED,
                              job.network_info | {"artifact_sha256": model.sha256,
                                                  "export_parity": {"reference": "onnxruntime CPU fp32, same file"}})

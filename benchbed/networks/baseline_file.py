@@ -67,7 +67,7 @@ class PresetEntry(_Strict):
 class BaselineFile(_Strict):
     """The YAML's fields with their types and bounds: a value that would fail every cell is refused here."""
 
-    name: Annotated[str, Field(strict=True, pattern=f"^{_NAME}$")]
+    name: str  # its shape and its clash with the built-ins are checked first, with their own messages
     stem: Channels
     head: Channels
     resolution: Pixels
